@@ -1,0 +1,374 @@
+"""TUFLOW-classic control files: one parser for the API (upload validation) and the swe2d engine.
+
+Syntax: ``Command == Value``; ``!`` starts a comment; command names are case- and
+whitespace-insensitive; a path is relative to the file that names it and may use ``\\`` or ``/``.
+Only the subset the built-in engine understands is known here (see ``COMMANDS``); anything else is
+a warning, because real TUFLOW models carry many commands another engine may still honour.
+
+Pure Python on purpose: the API imports this module and must not pull numpy in.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+OUTPUT_COMMANDS = {"output folder", "log folder", "write check files"}
+SWE2D_MAP_TYPES = {"d": "d", "h": "h", "v": "V"}
+EDGES = ("N", "S", "E", "W")
+
+# key -> (kind, file types it belongs to). Kinds: "control:<ext>" follows another control file,
+# "file" / "materials" read a file, "bc" is a .tbc line naming a csv or a boundary kind.
+COMMANDS = {
+    "geometry control file": ("control:tgc", "tcf"),
+    "bc control file": ("control:tbc", "tcf"),
+    "read materials file": ("materials", "tcf"),
+    "timestep": ("positive", "tcf"),
+    "start time": ("number", "tcf"),
+    "end time": ("number", "tcf"),
+    "set iwl": ("number", "tcf"),
+    "map output interval": ("nonnegative", "tcf"),
+    "map output format": ("map format", "tcf"),
+    "map output data types": ("map types", "tcf"),
+    "output folder": ("output", "tcf"),
+    "log folder": ("output", "tcf"),
+    "write check files": ("output", "tcf"),
+    "grid size (x,y)": ("pair+", "tgc"),
+    "cell size": ("positive", "tgc"),
+    "origin": ("pair", "tgc"),
+    "set zpts": ("number", "tgc"),
+    "read grid zpts": ("file", "tgc"),
+    "set mat": ("integer", "tgc"),
+    "read grid mat": ("file", "tgc"),
+    "read grid iwl": ("file", "tgc"),
+    "qt inflow": ("bc", "tbc"),
+    "qt inflow point": ("bc", "tbc"),
+    "open boundary": ("bc", "tbc"),
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str   # as written, stripped
+    key: str    # lower-case, internal whitespace collapsed: "geometry control file"
+    value: str  # stripped, comment removed
+    file: str   # archive-relative posix path of the file it came from
+    line: int   # 1-based
+
+
+@dataclass(frozen=True)
+class BoundaryLine:
+    """A parsed .tbc command: where (an edge and optional span, or a point) and what."""
+    edge: str | None                     # N, S, E, W; None for a point
+    span: tuple[float, float] | None     # coordinates along the edge, either order
+    point: tuple[float, float] | None    # x, y of a point inflow
+    target: str                          # csv path as written, "transmissive", or "level"
+    level: float | None = None
+
+
+def command_key(name: str) -> str:
+    key = re.sub(r"\s+", " ", name.strip().lower())
+    # "Grid Size (X, Y)" and "Grid Size(X,Y)" are the same command to TUFLOW.
+    key = re.sub(r"\s*([(),])\s*", r"\1", key)
+    return key.replace("(", " (").strip()
+
+
+def _split_comment(text: str) -> tuple[str, str]:
+    index = text.find("!")
+    return (text, "") if index < 0 else (text[:index], text[index:])
+
+
+def parse(text: str, file: str) -> list[Command]:
+    """Commands of one control file; lines without ``==`` are kept with an empty value."""
+    commands = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        body, _ = _split_comment(raw)
+        if not body.strip():
+            continue
+        name, sep, value = body.partition("==")
+        commands.append(Command(name=name.strip(), key=command_key(name), value=value.strip() if sep else "",
+                                file=file, line=number))
+    return commands
+
+
+def resolve(ref_value: str, naming_file: str) -> str | None:
+    """Archive-relative posix path of a file named in ``naming_file``; None if absolute or escaping."""
+    value = ref_value.strip().strip('"').strip().replace("\\", "/")
+    if not value or value.startswith("/") or re.match(r"^[A-Za-z]:", value):
+        return None
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(naming_file.replace("\\", "/")), value))
+    if path == ".." or path.startswith("../") or path.startswith("/") or path == ".":
+        return None
+    return path
+
+
+class Source(Protocol):
+    def exists(self, path: str) -> bool: ...
+
+    def read_text(self, path: str) -> str: ...
+
+
+class DirectorySource:
+    """``Source`` over a directory; falls back to a case-insensitive match as TUFLOW on Windows would."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def locate(self, path: str) -> Path | None:
+        """The file on disk for an archive-relative path, or None."""
+        exact = self.root.joinpath(*path.split("/"))
+        if exact.is_file():
+            return exact
+        current = self.root
+        for part in path.split("/"):
+            try:
+                names = {entry.name.lower(): entry for entry in os.scandir(current)}
+            except OSError:
+                return None
+            entry = names.get(part.lower())
+            if entry is None:
+                return None
+            current = Path(entry.path)
+        return current if current.is_file() else None
+
+    def exists(self, path: str) -> bool:
+        return self.locate(path) is not None
+
+    def read_text(self, path: str) -> str:
+        found = self.locate(path)
+        if found is None:
+            raise FileNotFoundError(path)
+        return found.read_text(encoding="utf-8", errors="replace")
+
+
+def numbers(value: str, count: int | None = None) -> list[float]:
+    """Numbers separated by commas and/or spaces; ValueError if not exactly ``count`` of them."""
+    parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+    try:
+        found = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"not a number in {value!r}") from None
+    if count is not None and len(found) != count:
+        raise ValueError(f"expected {count} number{'s' if count > 1 else ''}, got {value!r}")
+    return found
+
+
+def parse_boundary(command: Command) -> BoundaryLine:
+    """Read a .tbc line (``QT Inflow``, ``QT Inflow Point``, ``Open Boundary``); ValueError if malformed."""
+    where, sep, what = command.value.partition("|")
+    where, what = where.strip(), what.strip()
+    if not sep or not what:
+        expected = "transmissive or level <m>" if command.key == "open boundary" else "file.csv"
+        raise ValueError(f"expected 'location | {expected}'")
+    edge = span = point = None
+    if command.key == "qt inflow point":
+        point = tuple(numbers(where, 2))
+    else:
+        parts = [p for p in re.split(r"[,\s]+", where) if p]
+        if not parts or parts[0].upper() not in EDGES:
+            raise ValueError(f"edge must be one of N, S, E, W, got {where!r}")
+        edge = parts[0].upper()
+        if len(parts) > 1:
+            span = tuple(numbers(" ".join(parts[1:]), 2))
+    if command.key != "open boundary":
+        return BoundaryLine(edge, span, point, what)
+    kind = what.split()
+    if kind[0].lower() == "transmissive" and len(kind) == 1:
+        return BoundaryLine(edge, span, point, "transmissive")
+    if kind[0].lower() == "level" and len(kind) == 2:
+        return BoundaryLine(edge, span, point, "level", numbers(kind[1], 1)[0])
+    raise ValueError(f"open boundary must be 'transmissive' or 'level <m>', got {what!r}")
+
+
+def read_table(text: str, columns: int = 2) -> list[tuple[float, ...]]:
+    """Numeric rows of a small csv (materials, hydrographs); a non-numeric first row is a header."""
+    rows, header_allowed = [], True
+    for number, raw in enumerate(text.splitlines(), start=1):
+        cells = [c.strip() for c in _split_comment(raw)[0].split(",")]
+        if not any(cells):
+            continue
+        try:
+            values = tuple(float(c) for c in cells[:columns])
+        except ValueError:
+            if header_allowed:
+                header_allowed = False
+                continue
+            raise ValueError(f"line {number}: not a number in {raw.strip()!r}") from None
+        header_allowed = False
+        if len(values) < columns:
+            raise ValueError(f"line {number}: expected {columns} columns, got {raw.strip()!r}")
+        rows.append(values)
+    if not rows:
+        raise ValueError("no data rows")
+    return rows
+
+
+def _file_type(path: str) -> str:
+    return posixpath.splitext(path)[1].lower().lstrip(".")
+
+
+def _check_value(command: Command, kind: str) -> str | None:
+    """Problem with a scalar value, or None."""
+    try:
+        if kind in ("number", "positive", "nonnegative", "integer"):
+            number = numbers(command.value, 1)[0]
+            if kind == "positive" and number <= 0:
+                return "must be greater than 0"
+            if kind == "nonnegative" and number < 0:
+                return "must not be negative"
+            if kind == "integer" and number != int(number):
+                return "must be a whole number"
+        elif kind in ("pair", "pair+"):
+            pair = numbers(command.value, 2)
+            if kind == "pair+" and min(pair) <= 0:
+                return "sizes must be greater than 0"
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+class _Validation:
+    def __init__(self, source: Source, entry_point: str):
+        self.source = source
+        self.report = {"entryPoint": entry_point, "valid": False, "missing": [], "errors": [], "warnings": [],
+                       "references": []}
+        self.seen: set[str] = set()
+        self.times: dict[str, tuple[Command, float]] = {}
+
+    def note(self, bucket: str, command: Command, message: str) -> None:
+        self.report[bucket].append({"file": command.file, "line": command.line, "command": command.name,
+                                    "message": message})
+
+    def reference(self, command: Command, value: str) -> str | None:
+        """Record a referenced file; the resolved path when it is present in the source."""
+        path = resolve(value, command.file)
+        if path is None:
+            self.note("errors", command, f"path {value.strip()!r} is absolute or leaves the model folder")
+            return None
+        entry = {"path": path, "file": command.file, "line": command.line, "command": command.name}
+        self.report["references"].append(entry)
+        if not self.source.exists(path):
+            self.report["missing"].append(entry)
+            return None
+        return path
+
+    def table(self, command: Command, path: str) -> None:
+        try:
+            read_table(self.source.read_text(path))
+        except ValueError as exc:
+            self.note("errors", command, f"{path}: {exc}")
+
+    def control_file(self, path: str) -> None:
+        if path.lower() in self.seen:
+            return
+        self.seen.add(path.lower())
+        file_type = _file_type(path)
+        for command in parse(self.source.read_text(path), path):
+            self.command(command, file_type)
+
+    def command(self, command: Command, file_type: str) -> None:
+        known = COMMANDS.get(command.key)
+        if known is None:
+            self.note("warnings", command, "unknown command, ignored by swe2d")
+            return
+        kind, home = known
+        if file_type in ("tcf", "tgc", "tbc") and home != file_type:
+            self.note("warnings", command, f"a .{home} command in a .{file_type} file, ignored by swe2d")
+            return
+        if not command.value and kind != "output":
+            self.note("errors", command, "missing value")
+            return
+        if kind.startswith("control:"):
+            path = self.reference(command, command.value)
+            if path:
+                self.control_file(path)
+        elif kind in ("file", "materials"):
+            path = self.reference(command, command.value.split("|")[0])
+            if path and kind == "materials":
+                self.table(command, path)
+        elif kind == "bc":
+            self.boundary(command)
+        elif kind == "map format":
+            unsupported = [f for f in re.split(r"[,\s]+", command.value) if f and f.upper() != "ASC"]
+            if unsupported:
+                self.note("warnings", command, f"swe2d writes ASC only, not {' '.join(unsupported)}")
+        elif kind == "map types":
+            unknown = [t for t in re.split(r"[,\s]+", command.value) if t and t.lower() not in SWE2D_MAP_TYPES]
+            if unknown:
+                self.note("warnings", command, f"swe2d writes d, h and V only, not {' '.join(unknown)}")
+        elif kind != "output":
+            problem = _check_value(command, kind)
+            if problem:
+                self.note("errors", command, problem)
+            elif command.key in ("start time", "end time"):
+                self.times[command.key] = (command, numbers(command.value, 1)[0])
+
+    def boundary(self, command: Command) -> None:
+        try:
+            line = parse_boundary(command)
+        except ValueError as exc:
+            self.note("errors", command, str(exc))
+            return
+        if command.key != "open boundary":
+            path = self.reference(command, line.target)
+            if path:
+                self.table(command, path)
+
+
+def validate(source: Source, entry_point: str) -> dict:
+    """Follow a .tcf through its control files, materials, grids and csv files.
+
+    ``references`` lists every file the model reads, present or not; ``missing`` is the subset
+    the source does not hold. Output, log and check folders are outputs and never reported.
+    """
+    validation = _Validation(source, entry_point)
+    report = validation.report
+    if not source.exists(entry_point):
+        report["missing"].append({"path": entry_point, "file": "", "line": 0, "command": ""})
+    else:
+        validation.control_file(entry_point)
+        times = validation.times
+        if "end time" not in times:
+            report["errors"].append({"file": entry_point, "line": 0, "command": "End Time",
+                                     "message": "End Time is required"})
+        elif times["end time"][1] <= times.get("start time", (None, 0.0))[1]:
+            validation.note("errors", times["end time"][0], "End Time must be after Start Time")
+    report["valid"] = not report["missing"] and not report["errors"]
+    return report
+
+
+def apply_overrides(text: str, overrides: dict[str, str]) -> str:
+    """Replace the value of each overridden command in place; append the ones the file lacks.
+
+    Comments, order and line endings are kept. Keys and values are refused when they could smuggle
+    another command or a comment in (newline, ``!``, ``==`` in a name).
+    """
+    wanted = {}
+    for name, value in overrides.items():
+        name, value = str(name).strip(), str(value).strip()
+        if not name or "==" in name or any(c in name + value for c in "\r\n!"):
+            raise ValueError(f"override {name!r} == {value!r} is not a single control-file command")
+        wanted[command_key(name)] = (name, value)
+    done = set()
+    lines = text.splitlines(keepends=True)
+    for index, raw in enumerate(lines):
+        body, comment = _split_comment(raw.rstrip("\r\n"))
+        ending = raw[len(raw.rstrip("\r\n")):]
+        name, sep, value = body.partition("==")
+        key = command_key(name)
+        if not sep or key not in wanted:
+            continue
+        lead = value[:len(value) - len(value.lstrip())] or " "
+        trail = value[len(value.rstrip()):] if value.strip() else (" " if comment else "")
+        lines[index] = f"{name}=={lead}{wanted[key][1]}{trail}{comment}{ending}"
+        done.add(key)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    for key, (name, value) in wanted.items():
+        if key not in done:
+            lines.append(f"{name} == {value}{newline}")
+    return "".join(lines)

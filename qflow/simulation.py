@@ -1,0 +1,120 @@
+"""Execute one simulation run on this worker: claim, prepare, supervise the engine, publish."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shlex
+import time
+
+from qflow import engines, process, workspace
+from tucluster.settings import Settings
+from tucluster.store import Database, utcnow
+from tucluster.store import logs as log_store
+from tucluster.store import runs as run_store
+
+log = logging.getLogger(__name__)
+
+
+class RunLog:
+    """Appends a run's output to the logs collection as it comes, tracking the offset locally."""
+
+    def __init__(self, database: Database, run_id: str):
+        self.database, self.run_id = database, run_id
+        self.offset = log_store.length(database, run_id)
+
+    def write(self, text: str) -> None:
+        self.offset = log_store.append(self.database, self.run_id, self.offset, text)
+
+    def note(self, message: str) -> None:
+        """A line from the platform itself, marked so it is not mistaken for engine output."""
+        log.info("run %s: %s", self.run_id, message)
+        self.write(f"[tucluster] {message}\n")
+
+
+def claim(database: Database, settings: Settings, run_id: str, worker: str) -> dict | None:
+    """queued -> running atomically; or take over a running run whose worker died."""
+    now = utcnow()
+    changes = {"state": "running", "started": now, "heartbeat": now, "worker": worker}
+    if run_store.transition(database, run_id, "queued", dict(changes, attempts=1)):
+        return run_store.get(database, run_id)
+    stale_before = now - dt.timedelta(seconds=settings.stale_after_seconds)
+    if run_store.take_over(database, run_id, stale_before, changes):
+        return run_store.get(database, run_id)
+    return None
+
+
+def execute(database: Database, settings: Settings, run_id: str, worker: str) -> str | None:
+    run = claim(database, settings, run_id, worker)
+    if run is None:
+        current = run_store.get(database, run_id, {"state": 1})
+        log.info("run %s not taken: it is %s", run_id, current["state"] if current else "gone")
+        return None
+    run_log = RunLog(database, run_id)
+    run_log.note(f"run {run_id} started on {worker} (attempt {run.get('attempts', 1)})")
+    space = None
+    try:
+        engine = engines.load_all(settings.engines).get(run["engine"])
+        if engine is None:
+            raise engines.EngineError(f"this worker has no engine {run['engine']!r}")
+        run_log.note(f"preparing the model {run['model']!r} ({run['entryPoint']})")
+        space = workspace.prepare(database, run, settings.scratch_dir)
+        argv = engine.argv(space.control_file, space.root)
+        run_log.note(f"engine {engine.name}: {shlex.join(argv)}")
+        outcome = _supervise(database, settings, run_id, engine, argv, space, run, run_log)
+        if engine.postprocess:
+            from qflow.engines import postprocess
+
+            postprocess.run(engine.postprocess, space, run_log)
+        results = workspace.upload_results(database, run_id, workspace.result_files(space))
+        run_log.note(f"{len(results)} result file(s) stored")
+        return _finish(database, settings, run_id, outcome, results, run_log)
+    except Exception as exc:
+        log.exception("run %s failed on the worker", run_id)
+        run_log.note(f"error: {exc}")
+        run_store.transition(database, run_id, "running", {"state": "failed", "finished": utcnow(),
+                                                            "error": f"{type(exc).__name__}: {exc}"})
+        return "failed"
+    finally:
+        if space is not None and not settings.keep_scratch:
+            workspace.discard(space)
+
+
+def _supervise(database, settings, run_id, engine, argv, space, run, run_log) -> process.Outcome:
+    state = {"progress": 0.0, "beat": time.monotonic(), "saved": 0.0}
+
+    def on_output(lines: list[str]) -> None:
+        if lines:
+            run_log.write("".join(lines))
+            for line in lines:
+                value = engine.progress(line)
+                if value is not None:
+                    state["progress"] = value
+        now = time.monotonic()
+        if state["progress"] != state["saved"] or now - state["beat"] >= settings.heartbeat_seconds:
+            run_store.update(database, run_id, {"progress": state["progress"], "heartbeat": utcnow()})
+            state["saved"], state["beat"] = state["progress"], now
+
+    def should_stop() -> bool:
+        current = run_store.get(database, run_id, {"state": 1, "cancelRequested": 1})
+        return current is None or current["state"] != "running" or bool(current.get("cancelRequested"))
+
+    env = workspace.environment(space, run, dict(engine.environment))
+    return process.supervise(argv, cwd=space.model_dir, env=env, on_output=on_output, should_stop=should_stop,
+                             grace=settings.kill_grace_seconds)
+
+
+def _finish(database, settings, run_id, outcome: process.Outcome, results: list[dict], run_log: RunLog) -> str:
+    now = utcnow()
+    common = {"finished": now, "results": results, "exitCode": outcome.returncode}
+    if outcome.stopped:
+        run_log.note("cancelled: the engine's process group was terminated")
+        state, extra = "cancelled", {"error": "cancelled while running"}
+    elif outcome.returncode == 0:
+        run_log.note("engine finished (exit code 0)")
+        state, extra = "succeeded", {"progress": 1.0}
+    else:
+        run_log.note(f"engine failed with exit code {outcome.returncode}")
+        tail = log_store.tail(database, run_id, settings.error_tail_lines)
+        state, extra = "failed", {"error": f"engine exited with code {outcome.returncode}\n{tail}"}
+    run_store.transition(database, run_id, "running", dict(common, state=state, **extra))
+    return state

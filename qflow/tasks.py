@@ -1,0 +1,36 @@
+"""Thin Celery tasks: each takes a run id and hands over to plain functions."""
+from __future__ import annotations
+
+import logging
+
+from celery import signals
+
+from qflow import monitor, simulation
+from qflow.app import app
+
+log = logging.getLogger(__name__)
+_monitor: monitor.Monitor | None = None
+
+
+@app.task(name="qflow.run_simulation", bind=True)
+def run_simulation(self, run_id: str) -> str | None:
+    return simulation.execute(self.app.database, self.app.settings, run_id, self.request.hostname)
+
+
+@signals.worker_ready.connect
+def _start_monitor(sender, **_):
+    global _monitor
+    celery_app = sender.app
+    queues = sorted(celery_app.amqp.queues.consume_from or celery_app.amqp.queues)
+    prefix = celery_app.settings.queue("engine.")
+    info = {"queues": queues, "engines": sorted(q[len(prefix):] for q in queues if q.startswith(prefix)),
+            "concurrency": sender.concurrency}
+    _monitor = monitor.Monitor(celery_app.database, celery_app.settings, sender.hostname, info)
+    _monitor.start()
+    log.info("worker %s ready on queues %s", sender.hostname, ", ".join(queues))
+
+
+@signals.worker_shutdown.connect
+def _stop_monitor(**_):
+    if _monitor is not None:
+        _monitor.stop()

@@ -1,0 +1,101 @@
+"""A run's scratch directory: the model copy in, the result files out, both through GridFS.
+
+Layout: ``<scratch>/<run id>/model`` holds the extracted archive (the engine's working copy) and
+``<scratch>/<run id>/output`` receives the control file's output, log and check folders. The
+results are every file under ``output`` and every file the engine created or changed in ``model``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+
+from tucluster import archives, controlfiles
+from tucluster.store import Database
+from tucluster.store import models as model_store
+from tucluster.store import runs as run_store
+
+CHUNK = 1024 * 1024
+# Where a TUFLOW-style control file sends its outputs, relative to the run's output folder.
+OUTPUT_COMMANDS = {"Output Folder": "", "Log Folder": "log", "Write Check Files": "check"}
+
+
+@dataclass
+class Workspace:
+    root: str
+    model_dir: str
+    output_dir: str
+    control_file: str
+    inputs: dict = field(default_factory=dict)  # relative path -> (size, mtime_ns) after preparation
+
+
+def _snapshot(directory: str) -> dict:
+    found = {}
+    for folder, _, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(folder, name)
+            status = os.stat(path)
+            found[os.path.relpath(path, directory).replace(os.sep, "/")] = (status.st_size, status.st_mtime_ns)
+    return found
+
+
+def _redirect_outputs(control_file: str, output_dir: str, overrides: dict) -> None:
+    with open(control_file, encoding="utf-8", errors="replace") as handle:
+        text = handle.read()
+    present = {command.key: command.value for command in controlfiles.parse(text, os.path.basename(control_file))}
+    changes = dict(overrides)
+    for command, sub in OUTPUT_COMMANDS.items():
+        if command == "Write Check Files" and present.get("write check files", "").strip().upper() == "OFF":
+            continue
+        changes[command] = os.path.join(output_dir, sub, "").replace(os.sep, "/")
+    with open(control_file, "w", encoding="utf-8") as handle:
+        handle.write(controlfiles.apply_overrides(text, changes))
+
+
+def prepare(database: Database, run: dict, scratch_dir: str) -> Workspace:
+    root = os.path.abspath(os.path.join(scratch_dir, run["_id"]))
+    shutil.rmtree(root, ignore_errors=True)  # a redelivered run starts from a clean copy
+    model_dir, output_dir = os.path.join(root, "model"), os.path.join(root, "output")
+    os.makedirs(model_dir)
+    os.makedirs(output_dir)
+    with database.bucket(model_store.BUCKET).open_download_stream(run["archiveId"]) as stream:
+        archives.extract(stream, model_dir)
+    control_file = os.path.join(model_dir, run["entryPoint"])
+    if run["entryPoint"].lower().endswith(".tcf"):
+        _redirect_outputs(control_file, output_dir, run.get("overrides") or {})
+    return Workspace(root=root, model_dir=model_dir, output_dir=output_dir, control_file=control_file,
+                     inputs=_snapshot(model_dir))
+
+
+def environment(workspace: Workspace, run: dict, extra: dict) -> dict:
+    env = dict(os.environ, **extra)
+    env["TUCLUSTER_RUN_ID"] = run["_id"]
+    env["TUCLUSTER_OUTPUT_DIR"] = workspace.output_dir
+    # Script engines (ANUGA) cannot take control-file overrides; they read them from here.
+    env["TUCLUSTER_OVERRIDES"] = json.dumps(run.get("overrides") or {})
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def result_files(workspace: Workspace) -> list[tuple[str, str]]:
+    """(result path, absolute path) of everything the run produced, sorted."""
+    found = [(path, os.path.join(workspace.output_dir, path)) for path in _snapshot(workspace.output_dir)]
+    for path, signature in _snapshot(workspace.model_dir).items():
+        if workspace.inputs.get(path) != signature:
+            found.append((path, os.path.join(workspace.model_dir, path)))
+    return sorted(found)
+
+
+def upload_results(database: Database, run_id: str, files: list[tuple[str, str]]) -> list[dict]:
+    bucket = database.bucket(run_store.BUCKET)
+    uploaded = []
+    for path, absolute in files:
+        with open(absolute, "rb") as handle:
+            file_id = bucket.upload_from_stream(path, handle, metadata={"run": run_id, "path": path})
+        uploaded.append({"path": path, "size": os.path.getsize(absolute), "fileId": file_id})
+    return uploaded
+
+
+def discard(workspace: Workspace) -> None:
+    shutil.rmtree(workspace.root, ignore_errors=True)

@@ -1,0 +1,152 @@
+"""The ``tucluster`` command: run the platform (up, api, worker) and talk to it (upload, submit, ...)."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+
+from tucluster import embedded
+from tucluster import settings as settings_module
+
+log = logging.getLogger("tucluster")
+CONFIG = click.option("--config", "config", type=click.Path(exists=True, dir_okay=False),
+                      envvar="TUCLUSTER_CONFIG", help="TOML file merged over the defaults.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """TuCluster: flood-model and clustering runs on Celery workers, behind a REST API."""
+
+
+def _load(config):
+    return settings_module.load(path=config)
+
+
+def _child_env(config, **values) -> dict:
+    env = dict(os.environ)
+    if config:
+        env["TUCLUSTER_CONFIG"] = os.path.abspath(config)
+    env.update({f"TUCLUSTER_{k.upper()}": str(v) for k, v in values.items() if v is not None})
+    return env
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the API listens on.")
+@click.option("--port", default=8000, show_default=True, help="Port the API listens on.")
+@click.option("--data-dir", default=".tucluster", show_default=True, help="Database, spool, scratch and logs.")
+@click.option("--workers", "api_workers", default=2, show_default=True, help="API processes.")
+@click.option("--concurrency", default=2, show_default=True, help="Runs the worker executes at once.")
+@CONFIG
+def up(host, port, data_dir, api_workers, concurrency, config):
+    """Start everything on one machine: database, API and one worker on all queues.
+
+    The database is an embedded SecantusDB server under DATA_DIR unless TUCLUSTER_MONGO_URI is set;
+    the broker is TUCLUSTER_BROKER_URL, else RabbitMQ on localhost when reachable, else a
+    filesystem spool under DATA_DIR. Ctrl-C stops every part; data survives a restart.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = _load(config)
+    data_dir = os.path.abspath(data_dir)
+    os.makedirs(os.path.join(data_dir, "logs"), exist_ok=True)
+    children: list[tuple[str, subprocess.Popen]] = []
+    stopping = []
+
+    def shutdown(*_):
+        stopping.append(True)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    try:
+        mongo_uri = settings.mongo_uri
+        if not mongo_uri:
+            process, mongo_uri = embedded.start_secantus(os.path.join(data_dir, "db"),
+                                                         log_path=os.path.join(data_dir, "logs", "db.log"))
+            children.append(("database", process))
+            click.echo(f"database  embedded SecantusDB at {mongo_uri} (data in {data_dir}/db)")
+        else:
+            click.echo(f"database  {mongo_uri}")
+        broker, why = embedded.choose_broker(settings.broker_url, data_dir)
+        click.echo(f"broker    {embedded.broker_host(broker)} ({why})")
+        env = _child_env(config, mongo_uri=mongo_uri, broker_url=broker, data_dir=data_dir,
+                         scratch_dir=os.path.join(data_dir, "scratch"))
+        children.append(("worker", subprocess.Popen(
+            [sys.executable, "-m", "tucluster.cli", "worker", "--concurrency", str(concurrency)], env=env)))
+        children.append(("api", subprocess.Popen(
+            [sys.executable, "-m", "tucluster.cli", "api", "--host", host, "--port", str(port),
+             "--workers", str(api_workers)], env=env)))
+        click.echo(f"api       http://{host}:{port}/  (docs: http://{host}:{port}/openapi.json)")
+        click.echo("Press Ctrl-C to stop.")
+        while not stopping:
+            for name, process in children:
+                if process.poll() is not None:
+                    click.echo(f"{name} exited with code {process.returncode}; stopping", err=True)
+                    stopping.append(True)
+            time.sleep(0.5)
+    finally:
+        for name, process in reversed(children):
+            embedded.stop(process)
+        click.echo("stopped")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", "api_workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", default=8, show_default=True, help="Threads per process (log and event streams hold one).")
+@CONFIG
+def api(host, port, api_workers, threads, config):
+    """Serve the REST API under gunicorn."""
+    if config:
+        os.environ["TUCLUSTER_CONFIG"] = os.path.abspath(config)
+    gunicorn_conf = os.path.join(os.path.dirname(settings_module.DEFAULTS_FILE), "gunicorn.conf.py")
+    argv = [sys.executable, "-m", "gunicorn", "tucluster.app:get_app()", "--bind", f"{host}:{port}",
+            "--workers", str(api_workers), "--threads", str(threads), "--worker-class", "gthread"]
+    if os.path.exists(gunicorn_conf):
+        argv += ["--config", gunicorn_conf]
+    os.execv(sys.executable, argv)
+
+
+@main.command()
+@click.option("--queues", "-Q", default=None, help="Comma-separated queues (default: every engine + clustering).")
+@click.option("--engines", default=None, help="Comma-separated engines to serve (default: all configured).")
+@click.option("--concurrency", "-c", default=2, show_default=True, help="Runs executed at once.")
+@click.option("--name", "-n", default=None, help="Worker node name (default celery@<host>).")
+@click.option("--loglevel", default="INFO", show_default=True)
+@CONFIG
+def worker(queues, engines, concurrency, name, loglevel, config):
+    """Start a Celery worker (the way an HPC node or a cloud machine runs one)."""
+    from qflow.app import app as celery_app
+    from qflow.app import configure
+
+    settings = _load(config)
+    if engines:
+        wanted = [e.strip() for e in engines.split(",") if e.strip()]
+        unknown = set(wanted) - set(settings.engines)
+        if unknown:
+            raise click.BadParameter(f"unknown engine(s) {', '.join(sorted(unknown))}", param_hint="--engines")
+        settings = settings.replace(engines={k: v for k, v in settings.engines.items() if k in wanted})
+    logging.basicConfig(level=loglevel, format="%(asctime)s %(processName)s %(name)s %(message)s")
+    configure(celery_app, settings)
+    import qflow.tasks  # noqa: F401  (registers the tasks on the app)
+
+    if queues is None:
+        names = [f"engine.{e}" for e in settings.engines] + ["clustering"]
+        queues = ",".join(settings.queue(q) for q in names)
+    argv = ["worker", "--queues", queues, "--concurrency", str(concurrency), "--loglevel", loglevel,
+            "--without-gossip", "--without-mingle"]
+    if name:
+        argv += ["--hostname", name]
+    celery_app.worker_main(argv)
+
+
+from tucluster import client_cli  # noqa: E402  (registers the client commands on `main`)
+
+client_cli.register(main)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import falcon
+
+from qflow import engines as engine_registry
+from tucluster.resources.base import Context
+from tucluster.schemas.health import EngineSchema, HealthSchema, WorkerSchema
+from tucluster.store import workers as worker_store
+
+
+class Ping:
+    def on_get(self, req, resp):
+        """Is the API up?
+        ---
+        summary: Liveness check
+        tags: [health]
+        responses:
+          200: {description: pong, content: {application/json: {schema: Ping}}}
+        """
+        resp.media = {"pong": True}
+
+
+class Health:
+    def __init__(self, context: Context):
+        self.context = context
+
+    def on_get(self, req, resp):
+        """Database, broker and workers.
+        ---
+        summary: Health of the platform's services
+        tags: [health]
+        responses:
+          200: {description: all services answer, content: {application/json: {schema: Health}}}
+          503: {description: the database or the broker is down, content: {application/json: {schema: Health}}}
+        """
+        settings = self.context.settings
+        mongo = {"ok": True}
+        workers = []
+        try:
+            self.context.database.ping()
+            workers = worker_store.alive(self.context.database, settings.stale_after_seconds)
+        except Exception as exc:  # report, do not raise: health must answer when things are down
+            mongo = {"ok": False, "error": str(exc)}
+        broker = {"ok": self.context.dispatcher.broker_ok()}
+        healthy = mongo["ok"] and broker["ok"]
+        resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
+        resp.media = HealthSchema().dump({"status": "ok" if healthy else "degraded", "mongo": mongo,
+                                          "broker": broker, "workers": workers,
+                                          "engines": sorted(settings.engines)})
+
+
+class Workers:
+    def __init__(self, context: Context):
+        self.context = context
+
+    def on_get(self, req, resp):
+        """Workers seen recently, with their engines, queues and active runs.
+        ---
+        summary: List live workers
+        tags: [ops]
+        responses:
+          200: {description: workers, content: {application/json: {schema: {type: array, items: Worker}}}}
+        """
+        found = worker_store.alive(self.context.database, self.context.settings.stale_after_seconds)
+        resp.media = WorkerSchema(many=True).dump(found)
+
+
+class Engines:
+    def __init__(self, context: Context):
+        self.context = context
+
+    def on_get(self, req, resp):
+        """Engines configured on the server; a run names one of these.
+        ---
+        summary: List engines
+        tags: [ops]
+        responses:
+          200: {description: engines, content: {application/json: {schema: {type: array, items: Engine}}}}
+        """
+        configured = engine_registry.load_all(self.context.settings.engines)
+        resp.media = EngineSchema(many=True).dump(
+            [{"name": e.name, "entryPoints": list(e.entry_points), "description": e.description}
+             for e in configured.values()])

@@ -1,0 +1,30 @@
+from marshmallow import Schema, fields
+
+
+class PingSchema(Schema):
+    pong = fields.Bool()
+
+
+class WorkerSchema(Schema):
+    name = fields.Str(attribute="_id")
+    host = fields.Str()
+    pid = fields.Int()
+    queues = fields.List(fields.Str())
+    engines = fields.List(fields.Str())
+    concurrency = fields.Int()
+    active = fields.Int()
+    seen = fields.DateTime()
+
+
+class HealthSchema(Schema):
+    status = fields.Str(metadata={"enum": ["ok", "degraded"]})
+    mongo = fields.Dict()
+    broker = fields.Dict()
+    workers = fields.List(fields.Nested(WorkerSchema))
+    engines = fields.List(fields.Str())
+
+
+class EngineSchema(Schema):
+    name = fields.Str()
+    entryPoints = fields.List(fields.Str())
+    description = fields.Str()

@@ -1,0 +1,107 @@
+"""MongoDB access: one lazily created client per process, one module per collection.
+
+Store functions take and return plain dicts. Connection failures surface as
+``pymongo.errors.ConnectionFailure`` and are mapped to 503 in one place (``tucluster.errors``).
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import threading
+
+import gridfs
+import pymongo
+
+from tucluster.settings import Settings
+
+
+def utcnow() -> dt.datetime:
+    # Mongo keeps milliseconds; truncating here keeps in-memory and stored values equal.
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class Database:
+    """Owns the MongoClient of this process; the client is created on first use, never at import."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._client: pymongo.MongoClient | None = None
+        self._pid = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> pymongo.MongoClient:
+        # A client must not cross a fork (gunicorn and Celery prefork workers): make a new one per pid.
+        if self._client is None or self._pid != os.getpid():
+            with self._lock:
+                if self._client is None or self._pid != os.getpid():
+                    timeout = self.settings.mongo_timeout_ms
+                    self._client = pymongo.MongoClient(
+                        self.settings.effective_mongo_uri,
+                        serverSelectionTimeoutMS=timeout,
+                        connectTimeoutMS=timeout,
+                        tz_aware=True,
+                        connect=False,
+                    )
+                    self._pid = os.getpid()
+        return self._client
+
+    @property
+    def db(self):
+        return self.client[self.settings.database]
+
+    def bucket(self, name: str) -> gridfs.GridFSBucket:
+        return gridfs.GridFSBucket(self.db, bucket_name=name)
+
+    def ping(self) -> None:
+        self.client.admin.command("ping")
+
+    def ensure_indexes(self) -> None:
+        from tucluster.store import logs, models, runs, workers
+
+        for module in (models, runs, logs, workers):
+            module.ensure_indexes(self)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, value = raw.split(":", 1)
+        offset = int(value)
+        if kind != "o" or offset < 0:
+            raise ValueError(raw)
+    except ValueError as exc:
+        raise ValueError(f"invalid cursor {cursor!r}") from exc
+    return offset
+
+
+def page(collection, query: dict, sort: list, limit: int, cursor: str | None, projection=None) -> dict:
+    """One page of a query: ``{"items", "next", "total"}`` with an opaque offset cursor."""
+    offset = decode_cursor(cursor)
+    found = collection.find(query, projection).sort(sort).skip(offset).limit(limit)
+    items = list(found)
+    total = collection.count_documents(query)
+    following = offset + len(items)
+    return {"items": items, "next": encode_cursor(following) if following < total else None, "total": total}
+
+
+def date_range(field: str, after: dt.datetime | None, before: dt.datetime | None) -> dict:
+    condition = {}
+    if after is not None:
+        condition["$gte"] = after
+    if before is not None:
+        condition["$lt"] = before
+    return {field: condition} if condition else {}

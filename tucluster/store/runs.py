@@ -1,0 +1,107 @@
+"""The ``runs`` collection and the ``results`` GridFS bucket.
+
+State changes are conditional updates (``{"_id": id, "state": expected}``): atomic, and fast on
+the embedded server, where find_one_and_update is slow on large collections.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pymongo
+from bson import ObjectId
+
+from tucluster.store import Database, date_range, page, utcnow
+
+BUCKET = "results"
+ACTIVE = ("queued", "running", "paused")
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def ensure_indexes(database: Database) -> None:
+    runs = database.db.runs
+    runs.create_index("taskId", unique=True)
+    runs.create_index([("created", pymongo.DESCENDING)])
+    runs.create_index([("state", pymongo.ASCENDING), ("heartbeat", pymongo.ASCENDING)])
+    runs.create_index([("model", pymongo.ASCENDING), ("entryPoint", pymongo.ASCENDING)])
+
+
+def new(spec: dict) -> dict:
+    now = utcnow()
+    return dict(spec, _id=str(ObjectId()), taskId=str(uuid.uuid4()), state="queued", progress=0.0,
+                created=now, updated=now, started=None, finished=None, worker=None, error=None,
+                attempts=0, results=[])
+
+
+def insert(database: Database, doc: dict) -> dict:
+    database.db.runs.insert_one(doc)
+    return doc
+
+
+def get(database: Database, run_id: str, projection=None) -> dict | None:
+    return database.db.runs.find_one({"_id": run_id}, projection)
+
+
+def by_task(database: Database, task_id: str) -> dict | None:
+    return database.db.runs.find_one({"taskId": task_id})
+
+
+def transition(database: Database, run_id: str, expected, changes: dict) -> bool:
+    """Set ``changes`` only if the run is in one of the ``expected`` states; True when it was."""
+    states = [expected] if isinstance(expected, str) else list(expected)
+    result = database.db.runs.update_one(
+        {"_id": run_id, "state": {"$in": states}}, {"$set": dict(changes, updated=utcnow())}
+    )
+    return result.modified_count == 1
+
+
+def update(database: Database, run_id: str, changes: dict, unset: tuple = ()) -> None:
+    operation = {"$set": dict(changes, updated=utcnow())}
+    if unset:
+        operation["$unset"] = {name: "" for name in unset}
+    database.db.runs.update_one({"_id": run_id}, operation)
+
+
+def take_over(database: Database, run_id: str, stale_before: dt.datetime, changes: dict) -> bool:
+    """Claim a running run whose worker stopped beating (a redelivered task after a crash)."""
+    result = database.db.runs.update_one(
+        {"_id": run_id, "state": "running", "heartbeat": {"$lt": stale_before}},
+        {"$set": dict(changes, updated=utcnow()), "$inc": {"attempts": 1}},
+    )
+    return result.modified_count == 1
+
+
+def fail_stale(database: Database, stale_before: dt.datetime) -> int:
+    """Fail every running run whose worker has been silent since ``stale_before``."""
+    now = utcnow()
+    result = database.db.runs.update_many(
+        {"state": "running", "heartbeat": {"$lt": stale_before}},
+        {"$set": {"state": "failed", "finished": now, "updated": now,
+                  "error": "worker lost: no heartbeat from its worker; retry the run"}},
+    )
+    return result.modified_count
+
+
+def clear_baseline(database: Database, model: str, entry_point: str) -> None:
+    database.db.runs.update_many({"model": model, "entryPoint": entry_point, "isBaseline": True},
+                                 {"$set": {"isBaseline": False}})
+
+
+def count_active(database: Database, **match) -> int:
+    return database.db.runs.count_documents(dict(match, state={"$in": list(ACTIVE)}))
+
+
+def rename_model(database: Database, old: str, new_name: str) -> None:
+    database.db.runs.update_many({"model": old}, {"$set": {"model": new_name}})
+
+
+def delete(database: Database, run_id: str) -> bool:
+    return database.db.runs.delete_one({"_id": run_id}).deleted_count == 1
+
+
+def search(database: Database, *, filters: dict, created_after=None, created_before=None,
+           sort=("created", -1), limit=50, cursor=None) -> dict:
+    query = {key: value for key, value in filters.items() if value is not None}
+    query.update(date_range("created", created_after, created_before))
+    projection = {"results": 0}
+    return page(database.db.runs, query, [sort, ("_id", sort[1])], limit, cursor, projection)

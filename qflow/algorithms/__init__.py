@@ -1,0 +1,7 @@
+"""Clustering algorithms of the platform (k-means, MCMC, streaming), their
+metric spaces and the optimal-transport assembly of successive results."""
+from .assembly import Assembly
+from .base import Algorithm
+from .registry import ALGORITHMS, SPACES, build, from_state
+
+__all__ = ["ALGORITHMS", "SPACES", "Algorithm", "Assembly", "build", "from_state"]

@@ -10,7 +10,8 @@ their own ``assign``/``update``.
 ``tol`` follows scikit-learn: the run has converged when the sum of squared
 centre shifts is at most ``tol`` times the mean per-feature variance of the
 data.  ``loss`` is the sum of squared distances of the points to their
-centre after the iteration.
+centre after the iteration (for euclid read off the cluster sums, no extra
+pass over the data).
 """
 import logging
 
@@ -22,10 +23,9 @@ from .spaces import normalise
 log = logging.getLogger(__name__)
 
 try:  # private but stable since scikit-learn 0.23
-    from sklearn.cluster._k_means_common import _inertia_dense
     from sklearn.cluster._k_means_lloyd import lloyd_iter_chunked_dense
 except ImportError:  # pragma: no cover
-    lloyd_iter_chunked_dense = _inertia_dense = None
+    lloyd_iter_chunked_dense = None
     log.warning("scikit-learn k-means kernel unavailable, using the numpy path")
 
 try:
@@ -104,11 +104,19 @@ def _ones(n):
     return _ONES[:n]
 
 
-def sq_loss(X, centers, labels, space, n_threads):
-    if space.name == "euclid" and _inertia_dense is not None and X.ndim == 2:
-        return float(_inertia_dense(X, _ones(len(X)), np.ascontiguousarray(centers),
-                                    np.ascontiguousarray(labels, dtype=np.int32), n_threads))
-    return float(np.sum(space.pair_dist(X, centers[labels]) ** 2))
+def data_stats(X):
+    """(mean row, sum of squared distances to it) of a data window."""
+    flat = X.reshape(len(X), -1)
+    mean = flat.mean(axis=0)
+    return mean, float(np.sum((flat - mean) ** 2))
+
+
+def partition_sq_loss(mean, sq_total, centers, counts):
+    """Sum of squared distances of the points to the mean of their cluster,
+    read off the cluster sizes and means without another pass over the data:
+    sum ||x - mu||^2 - sum_j n_j ||c_j - mu||^2."""
+    offset = centers.reshape(len(centers), -1) - mean
+    return max(sq_total - float(counts @ np.einsum("ij,ij->i", offset, offset)), 0.0)
 
 
 class KMeans(Algorithm):
@@ -141,11 +149,16 @@ class KMeans(Algorithm):
         self._var_key = None
         self._mb_counts = None
 
-    def _tolerance(self, X):
+    def _stats(self, X):
         key = (id(X), X.shape)
         if key != self._var_key:
-            self._var, self._var_key = float(np.mean(np.var(X.reshape(len(X), -1), axis=0))), key
-        return self.params["tol"] * self._var
+            self._mean, self._sq_total = data_stats(X)
+            self._var_key = key
+        return self._mean, self._sq_total
+
+    def _tolerance(self, X):
+        # scikit-learn's tol: relative to the mean per-feature variance
+        return self.params["tol"] * self._stats(X)[1] / X[0].size / len(X)
 
     def _iterate(self, X, new_from):
         p = self.params
@@ -161,7 +174,10 @@ class KMeans(Algorithm):
         shift = float(np.sum((new - self.centers) ** 2))
         self.centers = new
         self.converged = shift <= self._tolerance(X)
-        self.figures["loss"] = sq_loss(X, new, labels, self.space, self.n_threads)
+        if self.space.name == "euclid":
+            self.figures["loss"] = partition_sq_loss(*self._stats(X), new, self.counts)
+        else:
+            self.figures["loss"] = float(np.sum(self.space.pair_dist(X, new[labels]) ** 2))
         self.figures["shift"] = shift
 
     def _resize(self, X, k):

@@ -37,7 +37,7 @@ import logging
 import numpy as np
 
 from .base import SPACE_PARAMS, Algorithm, positive
-from .kmeans import init_centers, lloyd_step, lloyd_iter_chunked_dense
+from .kmeans import data_stats, init_centers, lloyd_iter_chunked_dense, lloyd_step, partition_sq_loss
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,10 @@ class MCMC(Algorithm):
         return self.space.name == "euclid" and X.ndim == 2 and lloyd_iter_chunked_dense is not None
 
     def _prepare(self, X):
-        flat = X.reshape(len(X), -1)
-        self._mean = flat.mean(axis=0)
-        self._dim = flat.shape[1]
+        self._mean, self._sq_total = data_stats(X)
+        self._dim = self._mean.size
         self._spread = self.space.perturb_scale(X)
         centre = self._mean.reshape(X.shape[1:])
-        self._sq_total = float(np.sum((flat - self._mean) ** 2))
         if self._fast(X) and self.params["norm"] == 2:
             total = self._sq_total
         else:
@@ -106,9 +104,7 @@ class MCMC(Algorithm):
         norm = self.params["norm"]
         new, counts, labels = lloyd_step(X, centers, self.space, self.n_threads)
         if self._fast(X) and norm == 2:
-            offset = new - self._mean
-            loss = self._sq_total - float(counts @ np.einsum("ij,ij->i", offset, offset))
-            return new, counts, max(loss, 0.0)
+            return new, counts, partition_sq_loss(self._mean, self._sq_total, new, counts)
         return new, counts, float(np.sum(self.space.pair_dist(X, new[labels]) ** norm))
 
     # -- one Metropolis-Hastings step ---------------------------------------

@@ -6,7 +6,7 @@ configuration and opens no connection until it is first used or ``configure`` is
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from tucluster import settings as settings_module
 from tucluster.settings import Settings
@@ -14,15 +14,18 @@ from tucluster.store import Database
 
 
 def celery_config(settings: Settings) -> dict:
-    queues = [Queue(settings.queue(f"engine.{name}")) for name in settings.engines]
-    queues.append(Queue(settings.queue("clustering")))
-    queues.append(Queue(settings.queue("default")))
+    # One direct exchange, each queue bound by its own name: a message reaches exactly one queue.
+    exchange = Exchange(settings.queue("tucluster"), type="direct")
+    names = [f"engine.{name}" for name in settings.engines] + ["clustering", "default"]
+    queues = [Queue(settings.queue(name), exchange, routing_key=settings.queue(name)) for name in names]
     return {
         "broker_url": settings.effective_broker_url,
         "broker_connection_timeout": 3,
         "broker_connection_retry_on_startup": True,
         "broker_heartbeat": 30,
         "task_default_queue": settings.queue("default"),
+        "task_default_exchange": exchange.name,
+        "task_default_routing_key": settings.queue("default"),
         "task_queues": queues,
         "task_create_missing_queues": True,
         # Run state lives in MongoDB; Celery results are not needed.

@@ -24,7 +24,7 @@ def _start_monitor(sender, **_):
     queues = sorted(celery_app.amqp.queues.consume_from or celery_app.amqp.queues)
     prefix = celery_app.settings.queue("engine.")
     info = {"queues": queues, "engines": sorted(q[len(prefix):] for q in queues if q.startswith(prefix)),
-            "concurrency": sender.concurrency}
+            "concurrency": sender.controller.concurrency}
     _monitor = monitor.Monitor(celery_app.database, celery_app.settings, sender.hostname, info)
     _monitor.start()
     log.info("worker %s ready on queues %s", sender.hostname, ", ".join(queues))

@@ -84,12 +84,19 @@ class WorkerProcess:
                                         start_new_session=True)
 
     def wait_ready(self, database: Database, timeout: float = 60.0):
+        try:
+            self._wait(database, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait(self, database: Database, timeout: float):
         def ready():
             if self.process.poll() is not None:
                 raise AssertionError(f"worker exited: {self.log_path.read_text()[-3000:]}")
             return database.db.workers.find_one({"_id": self.name})
         wait_for(ready, timeout, message=f"worker {self.name} heartbeat")
-        return self
 
     def stop(self):
         if self.process.poll() is None:
@@ -112,11 +119,16 @@ def database(settings):
 
 @pytest.fixture(scope="session")
 def worker(settings, config_file, session_dir, database):
-    process = WorkerProcess(settings, config_file, session_dir / "scratch-main", "main@test",
+    process = WorkerProcess(settings, config_file, session_dir / "scratch-main", worker_name(settings, "main"),
                             engines="swe2d,fake").wait_ready(database)
     yield process
     process.stop()
     _delete_queues(settings)
+
+
+def worker_name(settings, role: str) -> str:
+    # Node names are global on the broker: unique per test session.
+    return f"{role}-{settings.queue_prefix.strip('.')}@test"
 
 
 def _delete_queues(settings):

@@ -16,7 +16,7 @@ masses = cluster counts, cost = squared euclidean distance between centres):
   later (*reappear*).
 
 Known clusters that disappeared earlier still take part in the matching with
-a unit mass, so a cluster coming back near its old place recovers its label.
+their last non-zero count as mass, so a cluster coming back near its old place recovers its label.
 """
 import logging
 
@@ -35,6 +35,7 @@ class Assembly:
         self.disappeared = []
         self.reappeared = []
         self._next = 0
+        self._mass = {}  # label -> last non-zero count, the OT mass of a vanished cluster
 
     def _new_label(self):
         label, self._next = self._next, self._next + 1
@@ -55,7 +56,7 @@ class Assembly:
             old = np.array([np.ravel(self.known[lb][0]) for lb in known_labels])
             if old.shape[1] != flat.shape[1]:
                 raise ValueError(f"centres of dimension {flat.shape[1]}, known ones of {old.shape[1]}")
-            old_mass = np.array([max(self.known[lb][1], 1.0) for lb in known_labels])
+            old_mass = np.array([max(self._mass.get(lb, 1), 1) for lb in known_labels], dtype=float)
             cost = ot.dist(flat, old)  # squared euclidean
             cur_idx, old_idx = np.arange(k), np.arange(len(old))
             if k > len(old):
@@ -83,17 +84,21 @@ class Assembly:
                 self.known[lb] = (self.known[lb][0], 0)
         for i, lb in enumerate(labels):
             self.known[lb] = (centers[i].copy(), int(counts[i]))
+            if counts[i] > 0:
+                self._mass[lb] = int(counts[i])
         if self.appeared or self.disappeared:
             log.debug("assembly: appeared %s, disappeared %s", self.appeared, self.disappeared)
         return labels
 
     def state(self):
         return {"next": self._next,
-                "known": [[lb, c.tolist(), n] for lb, (c, n) in self.known.items()]}
+                "known": [[lb, c.tolist(), n, self._mass.get(lb, 0)] for lb, (c, n) in self.known.items()]}
 
     @classmethod
     def from_state(cls, state):
         asm = cls()
         asm._next = int(state["next"])
-        asm.known = {int(lb): (np.asarray(c, dtype=float), int(n)) for lb, c, n in state["known"]}
+        for lb, c, n, mass in state["known"]:
+            asm.known[int(lb)] = (np.asarray(c, dtype=float), int(n))
+            asm._mass[int(lb)] = int(mass)
         return asm

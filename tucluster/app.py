@@ -5,7 +5,6 @@ import logging
 
 import falcon
 import pymongo.errors
-from kombu.exceptions import OperationalError
 
 from tucluster import errors, openapi
 from tucluster import settings as settings_module
@@ -77,24 +76,12 @@ class OpenAPI:
         resp.media = self._document
 
 
-def _mongo_down(req, resp, ex, params):
-    log.warning("database unavailable on %s %s: %s", req.method, req.path, ex)
-    raise errors.Unavailable("the database is unavailable; try again shortly")
-
-
-def _broker_down(req, resp, ex, params):
-    log.warning("broker unavailable on %s %s: %s", req.method, req.path, ex)
-    raise errors.Unavailable("the task broker is unavailable; try again shortly")
-
-
 def create_app(settings: Settings, store: Database | None = None, jobs: Dispatcher | None = None) -> falcon.App:
     database = store or Database(settings)
     context = Context(settings=settings, database=database, dispatcher=jobs or Dispatcher(settings))
     app = falcon.App(cors_enable=True)
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
-    app.add_error_handler(pymongo.errors.ConnectionFailure, _mongo_down)
-    app.add_error_handler(OperationalError, _broker_down)
     table = routes(context)
     table.append(("/openapi.json", OpenAPI(table)))
     for route in table:

@@ -78,8 +78,20 @@ def _unexpected(req, resp, ex: Exception, params):
     resp.media = _body("Internal error", "The server failed to answer; the error was logged.")
 
 
+def _service_down(what: str):
+    def handler(req, resp, ex, params):
+        log.warning("%s unavailable on %s %s: %s", what, req.method, req.path, ex)
+        _domain_error(req, resp, Unavailable(f"the {what} is unavailable; try again shortly"), params)
+    return handler
+
+
 def install(app: falcon.App) -> None:
     """Map every error to the JSON body of the API contract (Falcon picks the most specific handler)."""
+    import pymongo.errors
+    from kombu.exceptions import OperationalError
+
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(DomainError, _domain_error)
+    app.add_error_handler(pymongo.errors.ConnectionFailure, _service_down("database"))
+    app.add_error_handler(OperationalError, _service_down("task broker"))

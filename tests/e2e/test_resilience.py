@@ -1,0 +1,92 @@
+"""Workers elsewhere, services down, workers that die."""
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import pytest
+from falcon import testing
+
+from tests.conftest import WorkerProcess, worker_name
+from tests.e2e.test_runs import submit, wait_state
+from tests.support import simple_model, wait_for
+from tucluster.app import create_app
+from tucluster.store import Database
+
+
+@pytest.fixture(scope="module")
+def model(client):
+    name = f"res-{uuid.uuid4().hex[:6]}"
+    response = client.simulate_post("/models", params={"name": name}, body=simple_model(),
+                                    headers={"Content-Type": "application/zip"})
+    assert response.status_code == 201
+    return name
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return testing.TestClient(app)
+
+
+def test_second_worker_with_its_own_scratch_takes_its_engine_runs(client, model, settings, config_file,
+                                                                  session_dir, database, worker):
+    # The "remote" engine is served only by this worker: it shares nothing with the main worker
+    # but MongoDB and the broker (its own scratch and data directories).
+    remote = WorkerProcess(settings, config_file, session_dir / "scratch-remote", worker_name(settings, "remote"),
+                           engines="remote").wait_ready(database)
+    try:
+        accepted = submit(client, model, engine="remote", End_Time="0.5")
+        run = wait_state(client, accepted["id"], ("succeeded", "failed"))
+        assert run["state"] == "succeeded" and run["worker"] == remote.name
+        assert client.simulate_get(f"/runs/{run['id']}/results/result.txt").text == "run.tcf 0.5\n"
+        workers = {w["name"]: w for w in client.simulate_get("/workers").json}
+        assert workers[remote.name]["engines"] == ["remote"]
+        assert workers[worker.name]["engines"] == ["fake", "swe2d"]
+    finally:
+        remote.stop()
+    assert not (session_dir / "scratch-main" / accepted["id"]).exists()
+
+
+def test_worker_killed_mid_run_leaves_a_failed_run(client, model, settings, config_file, session_dir, database):
+    doomed = WorkerProcess(settings, config_file, session_dir / "scratch-doomed", worker_name(settings, "doomed"),
+                           engines="remote", concurrency=1).wait_ready(database)
+    accepted = submit(client, model, engine="remote", Fake_Steps="60", Fake_Sleep="60")
+    wait_state(client, accepted["id"], "running")
+    os.killpg(doomed.process.pid, signal.SIGKILL)  # the whole worker host goes away
+    doomed.process.wait()
+    # The main worker's monitor reaps runs whose worker stopped beating.
+    run = wait_state(client, accepted["id"], ("failed", "succeeded"), timeout=settings.stale_after_seconds + 20)
+    assert run["state"] == "failed" and "worker lost" in run["error"]
+
+
+def test_mongo_down_is_503_with_retry_after(settings):
+    closed = settings.replace(mongo_uri="mongodb://127.0.0.1:1/", mongo_timeout_ms=300)
+    down = testing.TestClient(create_app(closed, store=Database(closed)))
+    for path in ("/models", "/runs", "/runs/abc", "/tasks/abc"):
+        response = down.simulate_get(path)
+        assert response.status_code == 503, path
+        assert response.headers["retry-after"]
+        assert response.json["title"] == "Service unavailable"
+    health = down.simulate_get("/health")
+    assert health.status_code == 503 and health.json["mongo"]["ok"] is False
+
+
+def test_broker_down_is_503_and_the_run_is_not_left_queued(settings, database, model):
+    closed = settings.replace(broker_url="amqp://guest:guest@127.0.0.1:1//")
+    down = testing.TestClient(create_app(closed, store=database))
+    response = down.simulate_post("/runs", json={"model": model, "entryPoint": "run.tcf", "engine": "fake"})
+    assert response.status_code == 503 and response.headers["retry-after"]
+    latest = database.db.runs.find_one({"model": model}, sort=[("created", -1)])
+    assert latest["state"] == "failed" and "could not enqueue" in latest["error"]
+
+
+def test_health_reports_services_and_workers(client, worker):
+    body = client.simulate_get("/health").json
+    assert body["status"] == "ok" and body["mongo"]["ok"] and body["broker"]["ok"]
+    assert worker.name in [w["name"] for w in body["workers"]]
+    assert "swe2d" in body["engines"]
+
+
+def test_ping(client):
+    assert client.simulate_get("/ping").json == {"pong": True}

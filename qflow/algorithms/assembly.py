@@ -5,10 +5,12 @@ means nothing, so ``Assembly.coalesce`` maps them onto the clusters known
 from the previous frames with optimal transport (POT's exact ``ot.emd``;
 masses = cluster counts, cost = squared euclidean distance between centres):
 
-* when the two sets have the same size, every current centre gets the label
-  of the known cluster it sends most of its mass to (the plan is read as a
-  one-to-one matching with the Hungarian algorithm, so two centres never
-  share a label);
+* when the two sets have the same size, the plan is read as a one-to-one
+  matching (Hungarian algorithm, so two centres never share a label) that
+  maximises, over the matched pairs, the transported mass as a share of the
+  smaller of the two cluster masses: with counts varying between frames a big
+  cluster spills some mass onto its neighbours, and the raw mass would then
+  favour it over the right partner;
 * when sizes differ, the farthest centres of the larger set (distance to the
   nearest centre of the other set) are set aside before OT: extra current
   centres *appear* with new labels, extra known clusters *disappear* — they
@@ -66,9 +68,14 @@ class Assembly:
             sub = cost[np.ix_(cur_idx, old_idx)]
             a = np.maximum(counts[cur_idx], 1e-12)
             b = old_mass[old_idx]
-            plan = ot.emd(a / a.sum(), b / b.sum(), sub / max(sub.max(), 1e-300))
-            # most transported mass first, then the cheaper pairing on ties
-            rows, cols = linear_sum_assignment(-(plan + 1e-12 * (1.0 - sub / max(sub.max(), 1e-300))))
+            a, b = a / a.sum(), b / b.sum()
+            scaled = sub / max(sub.max(), 1e-300)
+            plan = ot.emd(a, b, scaled)
+            # counts differ from frame to frame, so a big cluster also spills
+            # mass onto its neighbours: score a pair by the share of the
+            # smaller of the two masses it exchanges, cheaper pairing on ties
+            share = plan / np.minimum(a[:, None], b[None, :])
+            rows, cols = linear_sum_assignment(-(share - 1e-6 * scaled))
             for r, c in zip(rows, cols):
                 labels[cur_idx[r]] = known_labels[old_idx[c]]
         matched = set(lb for lb in labels if lb is not None)

@@ -28,6 +28,11 @@ k-means step it comes from; in the euclidean space with ``norm = 2`` it is
 read off the cluster sums (``sum ||x - mu||^2 - sum_j n_j ||c_j - mu||^2``),
 so a step costs one fused pass over the data.
 
+The energy of the current state is measured on the data it is compared
+with: when rows changed since the last call (``new_from < len(data)`` and
+not the same array) it is re-evaluated with one more k-means step, so a
+caller iterating on unchanged data should pass ``new_from=len(data)``.
+
 All randomness comes from one seeded generator; the fused kernel is run on
 at most two threads, whose partial sums add up in either order to the same
 bits, so a seeded run replays bit-for-bit.

@@ -56,3 +56,16 @@ def test_state_round_trip():
     asm.coalesce(BASE, COUNTS)
     copy = Assembly.from_state(json.loads(json.dumps(asm.state())))
     assert copy.coalesce(BASE[::-1], COUNTS[::-1]) == [3, 2, 1, 0]
+
+
+def test_drift_with_permutation_and_varying_counts():
+    rng = np.random.default_rng(1)
+    asm = Assembly()
+    first = asm.coalesce(BASE, COUNTS)
+    centres = BASE.copy()
+    for _ in range(50):
+        centres = centres + np.array([0.3, 0.2]) + 0.05 * rng.normal(size=centres.shape)
+        perm = rng.permutation(4)
+        counts = (np.array(COUNTS) * rng.uniform(0.5, 1.5, 4)).astype(int)
+        labels = asm.coalesce(centres[perm], counts[perm])
+        assert [labels[list(perm).index(i)] for i in range(4)] == first

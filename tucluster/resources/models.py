@@ -55,7 +55,7 @@ class ModelCollection:
           409: {description: name taken, content: {application/json: {schema: Error}}}
           413: {description: archive too large, content: {application/json: {schema: Error}}}
           415: {description: not a zip body, content: {application/json: {schema: Error}}}
-          422: {description: not a zip, unsafe, or no entry point, content: {application/json: {schema: Error}}}
+          422: {description: "not a zip; unsafe; or no entry point", content: {application/json: {schema: Error}}}
         """
         query = load_query(ModelUploadQuerySchema(), req)
         limit = self.context.settings.max_upload_bytes

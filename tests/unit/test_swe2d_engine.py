@@ -143,9 +143,11 @@ def test_load_example_model():
 
 def test_load_boundary_variants(example):
     (example / "model" / "dambreak.tbc").write_text(
-        "Open Boundary == S 0, 100 | level 1.5\nQT Inflow Point == 252, 27 | inflow.csv\nOpen Boundary == N | transmissive\n")
+        "Open Boundary == S 0, 100 | level 1.5\nQT Inflow Point == 252, 27 | inflow.csv\n"
+        "Open Boundary == N | transmissive\n")
     spec = model.load(example / "dambreak.tcf")
-    assert spec.boundaries == (model.EdgeSpec("S", "level", 1.5, 0, 20), model.EdgeSpec("N", "transmissive", None, 0, 100))
+    assert spec.boundaries == (model.EdgeSpec("S", "level", 1.5, 0, 20),
+                               model.EdgeSpec("N", "transmissive", None, 0, 100))
     assert spec.inflows[0].rows.tolist() == [34] and spec.inflows[0].cols.tolist() == [50]
 
 

@@ -37,19 +37,14 @@ class Stopped(Exception):
 
 
 class _Stop:
-    """SIGTERM handling: interrupt the solver at once, but let a file being written finish."""
+    """SIGTERM handler: stop wherever the run is, at once (a big grid's map takes seconds to write)."""
 
     def __init__(self):
         self.requested = False
-        self.in_solver = False
 
     def __call__(self, signum, frame):
-        self.requested = True
-        if self.in_solver:
-            raise Stopped()
-
-    def check(self) -> None:
-        if self.requested:
+        if not self.requested:  # a second SIGTERM must not break the clean-up of the first
+            self.requested = True
             raise Stopped()
 
 
@@ -141,7 +136,8 @@ def _write_check_files(spec: model.ModelSpec) -> None:
     if spec.check_folder is None:
         return
     inactive = ~spec.active
-    layers = {"zpts": spec.z, "mat": np.where(inactive, np.nan, spec.mat), "manning": np.where(inactive, np.nan, spec.manning)}
+    layers = {"zpts": spec.z, "mat": np.where(inactive, np.nan, spec.mat),
+              "manning": np.where(inactive, np.nan, spec.manning)}
     if spec.iwl is not None:
         layers["iwl"] = np.where(inactive, np.nan, spec.iwl)
     for layer, values in layers.items():
@@ -163,10 +159,9 @@ def _banner(spec: model.ModelSpec) -> None:
         log.info("Inflow: %s (%d cells)", inflow.label, inflow.rows.size)
 
 
-def _simulate(spec: model.ModelSpec, stop: _Stop) -> int:
+def _simulate(spec: model.ModelSpec) -> int:
     solver, maps = _solver(spec), _Maps(spec)
     initial = float(solver.volume())
-    stop.check()
     maps.write(solver, spec.start)
     maps.update(solver)
     count = max(1, math.ceil((spec.end - spec.start) / spec.timestep - 1e-9))
@@ -178,16 +173,11 @@ def _simulate(spec: model.ModelSpec, stop: _Stop) -> int:
 
     def advance(target):
         nonlocal steps
-        stop.in_solver = True
-        try:
-            report = solver.advance_to(target)
-        finally:
-            stop.in_solver = False
+        report = solver.advance_to(target)
         steps += report.steps
         return report
 
     for k in range(1, count + 1):
-        stop.check()
         target = min(spec.start + k * spec.timestep, spec.end)
         dts = []
         while map_times and map_times[0] <= target + 1e-6:
@@ -210,22 +200,31 @@ def _simulate(spec: model.ModelSpec, stop: _Stop) -> int:
     return steps
 
 
+def _remove_partial_files(spec: model.ModelSpec) -> None:
+    for folder in (spec.output_folder / "grids", spec.check_folder):
+        for partial in folder.glob("*.part") if folder is not None and folder.is_dir() else ():
+            partial.unlink(missing_ok=True)
+
+
 def run(control_file: str) -> int:
     keep = _configure_logging()
-    stop = _Stop()
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, _Stop())
     started = time.monotonic()
+    spec = None
     try:
-        spec = model.load(control_file)
-    except model.ModelError as exc:
-        log.error("%s", exc)
-        return EXIT_MODEL_ERROR
-    _open_log_file(spec, keep)
-    _banner(spec)
-    try:
+        try:
+            spec = model.load(control_file)
+        except model.ModelError as exc:
+            log.error("%s", exc)
+            return EXIT_MODEL_ERROR
+        _open_log_file(spec, keep)
+        _banner(spec)
         _write_check_files(spec)
-        steps = _simulate(spec, stop)
+        steps = _simulate(spec)
     except Stopped:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if spec is not None:
+            _remove_partial_files(spec)
         log.info("Run stopped by SIGTERM after %.2f s", time.monotonic() - started)
         return EXIT_SIGTERM
     log.info("Run finished: %d steps, wall time %.2f s", steps, time.monotonic() - started)

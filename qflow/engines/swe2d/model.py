@@ -111,7 +111,8 @@ class _Reader:
     def path(self, command: Command, value: str) -> tuple[str, Path]:
         relative = controlfiles.resolve(value, command.file)
         if relative is None:
-            raise ModelError(command.file, command.line, f"path {value.strip()!r} is absolute or leaves the model folder")
+            raise ModelError(command.file, command.line,
+                             f"path {value.strip()!r} is absolute or leaves the model folder")
         found = self.source.locate(relative)
         if found is None:
             raise ModelError(command.file, command.line, f"{command.name}: file not found: {relative}")
@@ -182,7 +183,8 @@ def _edge_cells(spec: ModelSpec, command: Command, line: controlfiles.BoundaryLi
     low, high = sorted(line.span)
     inside = np.flatnonzero((along >= low) & (along <= high))
     if inside.size == 0:
-        raise ModelError(command.file, command.line, f"span {low:g}-{high:g} holds no cell centre of edge {line.edge}")
+        raise ModelError(command.file, command.line,
+                         f"span {low:g}-{high:g} holds no cell centre of edge {line.edge}")
     return inside
 
 

@@ -29,6 +29,7 @@ setup(
             "selenium==4.51.0",
             "aiosmtpd==1.4.6",
             "httpie==3.2.4",
+            "openapi-spec-validator==0.9.0",
         ],
     },
     entry_points={"console_scripts": ["tucluster=tucluster.cli:main"]},

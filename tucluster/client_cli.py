@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import time
+import zipfile
+from pathlib import Path
 
 import click
 import requests
@@ -27,16 +31,31 @@ def _echo(data) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
+def zip_folder(folder: str) -> str:
+    """Zip a model folder's contents (not the folder itself) into a temporary file."""
+    handle = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)
+    with handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return handle.name
+
+
 @click.command()
-@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.argument("archive", type=click.Path(exists=True))
 @click.option("--name", required=True, help="Model name.")
 @click.option("--description", default="")
 @URL
 def upload(archive, name, description, url):
-    """Upload a zip model ARCHIVE."""
-    with open(archive, "rb") as handle:
-        response = requests.post(f"{url}/models", params={"name": name, "description": description},
-                                 data=handle, headers={"Content-Type": "application/zip"}, timeout=3600)
+    """Upload a model: a zip ARCHIVE, or a folder (zipped on the fly)."""
+    path = zip_folder(archive) if os.path.isdir(archive) else archive
+    try:
+        with open(path, "rb") as handle:
+            response = requests.post(f"{url}/models", params={"name": name, "description": description},
+                                     data=handle, headers={"Content-Type": "application/zip"}, timeout=3600)
+    finally:
+        if path != archive:
+            os.unlink(path)
     _echo(_check(response).json())
 
 

@@ -5,6 +5,7 @@ the component names registered below.
 """
 from __future__ import annotations
 
+import importlib
 import re
 
 from apispec import APISpec
@@ -12,6 +13,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.yaml_utils import load_operations_from_docstring
 
 METHODS = ("get", "post", "put", "patch", "delete")
+FEATURE_SCHEMAS = ("tucluster.schemas.datasets", "tucluster.schemas.clustering")
 
 
 def _components() -> dict:
@@ -28,12 +30,15 @@ def _components() -> dict:
         "Log": runs.LogSchema, "LogQuery": runs.LogQuerySchema, "Task": runs.TaskSchema,
         "ResultTree": runs.ResultTreeSchema,
     }
-    try:
-        from tucluster.schemas import clustering
-
-        found.update(clustering.COMPONENTS)
-    except ImportError:  # clustering schemas ship with the clustering feature
-        pass
+    # Feature modules (datasets, clustering, maps) register their own components.
+    for module_name in FEATURE_SCHEMAS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        found.update(module.COMPONENTS)
     return found
 
 

@@ -245,3 +245,4 @@ def test_program_stops_promptly_on_sigterm(example, engine):
             process.kill()
             process.wait()
     assert "Run stopped by SIGTERM" in (example / "log" / "dambreak.tlf").read_text()
+    assert "Traceback" not in process.stderr.read()

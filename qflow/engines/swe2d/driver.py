@@ -32,8 +32,9 @@ EXIT_MODEL_ERROR, EXIT_SIGTERM = 2, 143
 log = logging.getLogger("qflow.engines.swe2d.run")
 
 
-class Stopped(Exception):
-    """SIGTERM arrived."""
+class Stopped(BaseException):
+    """SIGTERM arrived. Not an Exception, so that no ``except Exception`` on the way (logging's
+    handlers have one) can swallow it, just as with KeyboardInterrupt."""
 
 
 class _Stop:

@@ -16,38 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-OUTPUT_COMMANDS = {"output folder", "log folder", "write check files"}
 SWE2D_MAP_TYPES = {"d": "d", "h": "h", "v": "V"}
 EDGES = ("N", "S", "E", "W")
 
-# key -> (kind, file types it belongs to). Kinds: "control:<ext>" follows another control file,
-# "file" / "materials" read a file, "bc" is a .tbc line naming a csv or a boundary kind.
-COMMANDS = {
-    "geometry control file": ("control:tgc", "tcf"),
-    "bc control file": ("control:tbc", "tcf"),
-    "read materials file": ("materials", "tcf"),
-    "timestep": ("positive", "tcf"),
-    "start time": ("number", "tcf"),
-    "end time": ("number", "tcf"),
-    "set iwl": ("number", "tcf"),
-    "map output interval": ("nonnegative", "tcf"),
-    "map output format": ("map format", "tcf"),
-    "map output data types": ("map types", "tcf"),
-    "output folder": ("output", "tcf"),
-    "log folder": ("output", "tcf"),
-    "write check files": ("output", "tcf"),
-    "grid size (x,y)": ("pair+", "tgc"),
-    "cell size": ("positive", "tgc"),
-    "origin": ("pair", "tgc"),
-    "set zpts": ("number", "tgc"),
-    "read grid zpts": ("file", "tgc"),
-    "set mat": ("integer", "tgc"),
-    "read grid mat": ("file", "tgc"),
-    "read grid iwl": ("file", "tgc"),
-    "qt inflow": ("bc", "tbc"),
-    "qt inflow point": ("bc", "tbc"),
-    "open boundary": ("bc", "tbc"),
+# The known commands per file type and how their values are checked: "control" follows another
+# control file, "file"/"materials" name a file, "bc" is a .tbc line naming a csv or a boundary kind.
+_KNOWN = {
+    "tcf": {"geometry control file": "control", "bc control file": "control", "read materials file": "materials",
+            "timestep": "positive", "start time": "number", "end time": "number", "set iwl": "number",
+            "map output interval": "nonnegative", "map output format": "map format",
+            "map output data types": "map types", "output folder": "output", "log folder": "output",
+            "write check files": "output"},
+    "tgc": {"grid size (x,y)": "pair+", "cell size": "positive", "origin": "pair", "set zpts": "number",
+            "read grid zpts": "file", "set mat": "integer", "read grid mat": "file", "read grid iwl": "file"},
+    "tbc": {"qt inflow": "bc", "qt inflow point": "bc", "open boundary": "bc"},
 }
+COMMANDS = {key: (kind, home) for home, table in _KNOWN.items() for key, kind in table.items()}
 
 
 @dataclass(frozen=True)
@@ -281,7 +265,7 @@ class _Validation:
         if not command.value and kind != "output":
             self.note("errors", command, "missing value")
             return
-        if kind.startswith("control:"):
+        if kind == "control":
             path = self.reference(command, command.value)
             if path:
                 self.control_file(path)
@@ -341,7 +325,8 @@ def validate(source: Source, entry_point: str) -> dict:
 
 
 def apply_overrides(text: str, overrides: dict[str, str]) -> str:
-    """Replace the value of each overridden command in place; append the ones the file lacks.
+    """Replace the value of each overridden command in place (every occurrence); append the ones
+    the file lacks.
 
     Comments, order and line endings are kept. Keys and values are refused when they could smuggle
     another command or a comment in (newline, ``!``, ``==`` in a name).

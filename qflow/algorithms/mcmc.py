@@ -96,7 +96,10 @@ class MCMC(Algorithm):
     def _prepare(self, X):
         self._mean, self._sq_total = data_stats(X)
         self._dim = self._mean.size
-        self._spread = self.space.perturb_scale(X)
+        if self.space.name == "euclid":  # same figure as perturb_scale, without another pass
+            self._spread = float(np.sqrt(self._sq_total / X.size)) or 1.0
+        else:
+            self._spread = self.space.perturb_scale(X)
         centre = self._mean.reshape(X.shape[1:])
         if self._fast(X) and self.params["norm"] == 2:
             total = self._sq_total

@@ -124,7 +124,7 @@ class _Reader:
             known = controlfiles.COMMANDS.get(command.key)
             if known is None or known[1] != home:
                 log.warning("%s:%d: %s ignored by swe2d", command.file, command.line, command.name)
-            elif not command.value:
+            elif not command.value and known[0] != "output":  # an empty output folder means the default
                 raise ModelError(command.file, command.line, f"{command.name} needs a value")
             else:
                 commands.append(command)
@@ -252,6 +252,10 @@ def _map_settings(settings: dict[str, Command]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(types))
 
 
+def _value(settings: dict[str, Command], key: str) -> str:
+    return settings[key].value if key in settings else ""
+
+
 def load(tcf_path, root=None) -> ModelSpec:
     """Read a model; ``root`` (default: the .tcf's folder) bounds every file it may read."""
     tcf = Path(tcf_path).resolve()
@@ -282,8 +286,8 @@ def load(tcf_path, root=None) -> ModelSpec:
         iwl=np.full(shape, iwl_value), active=np.zeros(shape, dtype=bool),
         timestep=_number(settings["timestep"], positive=True)[0], start=start, end=end,
         map_interval=max(interval, 0.0), map_types=_map_settings(settings),
-        output_folder=reader.folder(settings["output folder"].value if "output folder" in settings else "results"),
-        log_folder=reader.folder(settings["log folder"].value if "log folder" in settings else "log"),
+        output_folder=reader.folder(_value(settings, "output folder") or "results"),
+        log_folder=reader.folder(_value(settings, "log folder") or "log"),
         check_folder=check_folder)
     has_z = False
     for command in tgc:

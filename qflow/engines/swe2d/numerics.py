@@ -33,13 +33,11 @@ def _half_slopes(q: np.ndarray, walls) -> np.ndarray:
     d = q[:, 1:] - q[:, :-1]
     if walls is not None:
         d[walls] = 0.0
-    d *= 0.5
     left, right = d[:, :-1], d[:, 1:]
-    p = left * right
-    num = np.abs(p)
-    num += p
-    den = np.add(left, right, out=p)
-    # with half differences a, b the half slope is (ab + |ab|) / (a + b)
+    # half the van Leer slope 2ab/(a+b) (zero unless ab > 0) is max(ab, 0)/(a+b)
+    num = left * right
+    np.maximum(num, 0.0, out=num)
+    den = left + right
     return np.divide(num, den, out=num, where=num > 0.0)
 
 

@@ -34,7 +34,7 @@ from .numerics import hydrograph_volume, sweep
 log = logging.getLogger(__name__)
 
 # cells per strip: small enough for the strip's temporaries to stay in cache
-BLOCK_CELLS = 16384
+BLOCK_CELLS = 32768
 _EDGES = ("N", "S", "W", "E")
 
 
@@ -273,7 +273,9 @@ class Solver:
             den = np.cbrt(hm)
             den *= hm
             den *= hm
-            fac = np.hypot(qx, qy)
+            fac = np.square(qx)
+            fac += np.square(qy)
+            np.sqrt(fac, out=fac)
             gn2 = self._gn2 if np.isscalar(self._gn2) else self._gn2[rows[0].start - 1:rows[0].stop - 1]
             fac *= gn2 * dt
             fac /= den

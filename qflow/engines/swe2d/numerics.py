@@ -182,3 +182,25 @@ def hydrograph_volume(times: np.ndarray, flows: np.ndarray, a: float, b: float) 
     pts = np.concatenate(([lo], inner, [hi]))
     q = np.interp(pts, times, flows)
     return float(np.sum(0.5 * (q[1:] + q[:-1]) * np.diff(pts)))
+
+
+def friction_and_drying(h, qx, qy, gn2, dt: float, dry: float) -> None:
+    """Manning friction, implicit in the discharge: q / (1 + dt g n^2 |q| / h^(7/3))
+    can stop the flow but never reverse it (``gn2`` = g n^2, None = none).
+    Then zero the discharge of dry cells so that no momentum hides in them."""
+    if gn2 is not None:
+        hm = np.maximum(h, dry)
+        den = np.cbrt(hm)
+        den *= hm
+        den *= hm
+        fac = np.square(qx)
+        fac += np.square(qy)
+        np.sqrt(fac, out=fac)
+        fac *= gn2 * dt
+        fac /= den
+        fac += 1.0
+        qx /= fac
+        qy /= fac
+    is_dry = h <= dry
+    np.copyto(qx, 0.0, where=is_dry)
+    np.copyto(qy, 0.0, where=is_dry)

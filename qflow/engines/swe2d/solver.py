@@ -29,11 +29,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numerics import hydrograph_volume, sweep
+from .layout import make_strips
+from .numerics import friction_and_drying, hydrograph_volume, sweep
 
 log = logging.getLogger(__name__)
 
 # cells per strip: small enough for the strip's temporaries to stay in cache
+# (16k..64k measured best on a 1000 x 1000 grid)
 BLOCK_CELLS = 32768
 _EDGES = ("N", "S", "W", "E")
 
@@ -67,30 +69,15 @@ class AdvanceReport:
     dt_max: float
 
 
-@dataclass(frozen=True)
-class _Strip:
-    r0: int          # first padded row updated by the strip
-    r1: int          # one past the last
-    lo: int          # first padded row read (the y stencil needs two more)
-    hi: int
-    walls_x: tuple   # (all walls, walls on the right, walls on the left)
-    walls_y: tuple
-
-
-def _nonzero(mask: np.ndarray):
-    return np.nonzero(mask) if mask.any() else None
-
-
-def _walls(open_cells: np.ndarray) -> tuple:
-    a, b = open_cells[:, :-1], open_cells[:, 1:]
-    return _nonzero(a ^ b), _nonzero(a & ~b), _nonzero(~a & b)
-
-
 class Solver:
     """Shallow-water solver; see the module docstring for conventions."""
 
     def __init__(self, z, h, manning, dx, dy=None, *, active=None, boundaries=(), inflows=(),
                  order=2, cfl=0.45, g=9.81, dry_depth=1e-6, t0=0.0):
+        """z: bed elevation (ny,nx); h: initial depth (ny,nx) >= 0; manning: n per cell
+        (ny,nx) or scalar; active: bool mask (ny,nx), inactive cells are walls (no-data
+        cells of a grid; they hold no water and ``self.z`` reads 0 there); order 1 or 2;
+        dry_depth: below it a cell has no velocity and its discharge is dropped."""
         z = np.asarray(z, dtype=float)
         if z.ndim != 2:
             raise ValueError("z must be a 2-D array")
@@ -143,7 +130,7 @@ class Solver:
         open_cells[1:-1, 1:-1] = act
         self._bounds = [self._boundary(b, open_cells) for b in boundaries]
         self._inflows = [self._inflow(f) for f in inflows]
-        self._strips = self._make_strips(open_cells)
+        self._strips = make_strips(open_cells, BLOCK_CELLS)
 
     # -- set-up -------------------------------------------------------------
     def _boundary(self, b: EdgeBoundary, open_cells: np.ndarray):
@@ -175,17 +162,6 @@ class Solver:
             raise ValueError("inflow times must be increasing")
         idx = np.ravel_multi_index((rows + 1, cols + 1), self._zp.shape)
         return idx, times, np.asarray(f.flows, dtype=float)
-
-    def _make_strips(self, open_cells: np.ndarray) -> list[_Strip]:
-        ny = self.ny
-        rows = max(1, BLOCK_CELLS // (self.nx + 2))
-        strips = []
-        for r0 in range(1, ny + 1, rows):
-            r1 = min(r0 + rows, ny + 1)
-            lo, hi = max(r0 - 2, 0), min(r1 + 2, ny + 2)
-            strips.append(_Strip(r0, r1, lo, hi, _walls(open_cells[r0:r1]),
-                                 _walls(open_cells[lo:hi, 1:-1].T)))
-        return strips
 
     # -- time stepping ------------------------------------------------------
     def _fill_ghosts(self, state) -> None:
@@ -260,31 +236,13 @@ class Solver:
                     np.maximum(rate_x, 0.0, out=rate_x)
                 dst[k][rows] = rate_x
             if final:
-                self._friction_and_drying(dst, rows, dt)
+                gn2 = self._gn2 if np.isscalar(self._gn2) else self._gn2[s.r0 - 1:s.r1 - 1]
+                friction_and_drying(*(a[rows] for a in dst), gn2 if self._friction else None,
+                                    dt, dry)
         if self._inactive is not None:
             for a in dst:
                 a[1:-1, 1:-1][self._inactive] = 0.0
         return out
-
-    def _friction_and_drying(self, state, rows, dt: float) -> None:
-        h, qx, qy = (a[rows] for a in state)
-        if self._friction:
-            hm = np.maximum(h, self.dry_depth)
-            den = np.cbrt(hm)
-            den *= hm
-            den *= hm
-            fac = np.square(qx)
-            fac += np.square(qy)
-            np.sqrt(fac, out=fac)
-            gn2 = self._gn2 if np.isscalar(self._gn2) else self._gn2[rows[0].start - 1:rows[0].stop - 1]
-            fac *= gn2 * dt
-            fac /= den
-            fac += 1.0
-            qx /= fac
-            qy /= fac
-        dry = h <= self.dry_depth
-        np.copyto(qx, 0.0, where=dry)
-        np.copyto(qy, 0.0, where=dry)
 
     def _step(self, dt: float) -> None:
         vol_in = 0.0

@@ -5,7 +5,7 @@ import logging
 
 from celery import signals
 
-from qflow import monitor, simulation
+from qflow import clustering, monitor, simulation
 from qflow.app import app
 
 log = logging.getLogger(__name__)
@@ -15,6 +15,11 @@ _monitor: monitor.Monitor | None = None
 @app.task(name="qflow.run_simulation", bind=True)
 def run_simulation(self, run_id: str) -> str | None:
     return simulation.execute(self.app.database, self.app.settings, run_id, self.request.hostname)
+
+
+@app.task(name="qflow.run_clustering", bind=True)
+def run_clustering(self, run_id: str) -> str | None:
+    return clustering.execute(self.app.database, self.app.settings, run_id, self.request.hostname)
 
 
 @signals.worker_ready.connect

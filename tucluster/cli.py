@@ -144,6 +144,25 @@ def worker(queues, engines, concurrency, name, loglevel, config):
     celery_app.worker_main(argv)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True)
+@click.option("--seed", default=0, show_default=True, help="Seed of the blobs' paths and noise.")
+@click.option("--rate", default=50.0, show_default=True, help="Points per second.")
+@click.option("--blobs", default=4, show_default=True, help="Number of moving blobs.")
+@click.option("--dim", default=3, show_default=True, help="Dimensions of a point.")
+def flowsim(host, port, seed, rate, blobs, dim):
+    """Serve a simulated data flow (GET /points?start=&stop=) to feed online clustering runs."""
+    from wsgiref.simple_server import make_server
+
+    from tucluster.flowsim import Flow, create_app
+
+    logging.basicConfig(level=logging.INFO)
+    server = make_server(host, port, create_app(Flow(seed=seed, rate=rate, blobs=blobs, dim=dim)))
+    click.echo(f"flowsim   http://{host}:{port}/points?start=...&stop=...  ({blobs} blobs, {rate:g} points/s)")
+    server.serve_forever()
+
+
 from tucluster import client_cli  # noqa: E402  (registers the client commands on `main`)
 
 client_cli.register(main)

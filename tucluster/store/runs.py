@@ -72,10 +72,10 @@ def take_over(database: Database, run_id: str, stale_before: dt.datetime, change
 
 
 def fail_stale(database: Database, stale_before: dt.datetime) -> int:
-    """Fail every running run whose worker has been silent since ``stale_before``."""
+    """Fail every running or paused run whose worker has been silent since ``stale_before``."""
     now = utcnow()
     result = database.db.runs.update_many(
-        {"state": "running", "heartbeat": {"$lt": stale_before}},
+        {"state": {"$in": ["running", "paused"]}, "heartbeat": {"$lt": stale_before}},
         {"$set": {"state": "failed", "finished": now, "updated": now,
                   "error": "worker lost: no heartbeat from its worker; retry the run"}},
     )

@@ -1,0 +1,243 @@
+"""Execute a clustering run: load its data, iterate, publish centroid frames with stable labels.
+
+Between two iterations an online run reads its controls (pause, play, stop, cancel,
+reconfigure: at most every CONTROL_PERIOD seconds), takes pushed points and pulls its source.
+Control parameters (``tucluster.clustering.CONTROL``):
+
+- ``iterPerData``: each arrival of new points grants that many iterations; 0 iterates
+  continuously. Batch runs iterate until convergence or ``iter``.
+- ``iterFreq``: at most that many iterations per second (0: no limit).
+- ``frameSize``: the window keeps the last ``frameSize`` points (0: all).
+- ``timeout``: an online run finishes after that many seconds without new points (0: never).
+- ``dataPerIter``: for an algorithm without its own, one iteration sees a random sample of that
+  many points of the window (streaming: consumes at most that many new points).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+
+from qflow.algorithms import ALGORITHMS, Assembly, build
+from qflow.feeds import Pushes, Source, Window
+from qflow.lifecycle import RunLog, claim
+from tucluster.clustering import split
+from tucluster.store import Database, utcnow
+from tucluster.store import frames as frame_store
+from tucluster.store import labels as label_store
+from tucluster.store import runs as run_store
+
+log = logging.getLogger(__name__)
+CONTROL_PERIOD = 0.2
+PUBLISH_PERIOD = 0.25
+
+
+def _clean(value):
+    """JSON-able figures: numpy scalars to Python, NaN and infinities to None."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+class ClusteringRun:
+    def __init__(self, database: Database, settings, run: dict, run_log: RunLog):
+        self.database, self.settings, self.run, self.run_log = database, settings, run, run_log
+        self.run_id = run["_id"]
+        self.name, params, self.control = split(run["algorithm"])
+        self.algo = build(self.name, params, run.get("seed"))
+        self.assembly = Assembly()
+        self.window = Window()
+        self.columns = list(run.get("variables") or [])
+        self.pushes = Pushes(database, self.run_id) if run.get("online") else None
+        source = run.get("source")
+        self.source = Source(source["url"], source["interval"], run.get("variables"), run_log) if source else None
+        self.rng = np.random.default_rng(run.get("seed"))
+        self.control_seq = run.get("controlSeq", 0)
+        self.frame, self.pushed, self.last_data = 0, 0, None
+        self.started = time.monotonic()
+        self.run_started = utcnow()
+        self.phase = None
+
+    # -- data ---------------------------------------------------------------
+    def load(self) -> None:
+        self.set_phase("Initializing")
+        if self.run.get("dataset"):
+            from tucluster.store import datasets as dataset_store
+
+            if self.algo.params.get("space") == "dtw":
+                points = dataset_store.series_matrix(self.database, self.run["dataset"], self.columns[0])
+            else:
+                points = dataset_store.numeric_matrix(self.database, self.run["dataset"], self.columns)
+            self.window.extend(points)
+            self.run_log.note(f"loaded {len(points)} rows of {self.run['dataset']} ({', '.join(self.columns)})")
+        self.set_phase("Ready")
+
+    def take_new_points(self, now: float) -> int:
+        batches = (self.pushes.poll() if self.pushes else []) + (self.source.poll(now) if self.source else [])
+        if self.source and self.source.columns and not self.columns:
+            self.columns = self.source.columns
+            run_store.update(self.database, self.run_id, {"columns": self.columns})
+        arrived = 0
+        for batch in batches:
+            self.window.extend(batch)
+            arrived += len(batch)
+        if arrived:
+            self.pushed += arrived
+            self.last_data = utcnow()
+            self.window.trim(self.control["frameSize"])
+        return arrived
+
+    # -- iterations -----------------------------------------------------------
+    def iterate(self) -> None:
+        data, new_from = self.window.points, self.window.consumed
+        sample = self.control["dataPerIter"] if "dataPerIter" not in ALGORITHMS[self.name] else 0
+        if self.name == "streaming":
+            stop = len(data) if not sample else min(len(data), new_from + sample)
+            data = data[:stop]
+        elif sample and sample < len(data):
+            data, new_from = data[self.rng.choice(len(data), sample, replace=False)], 0
+        self.algo.iterate(data, new_from)
+        self.window.consumed = len(data) if self.name == "streaming" else len(self.window)
+
+    def batch_done(self) -> bool:
+        if self.name == "streaming":
+            return self.window.consumed >= len(self.window)
+        return self.algo.converged or self.algo.figures["iterations"] >= self.algo.params.get("iter", 1)
+
+    # -- publishing -----------------------------------------------------------
+    def set_phase(self, phase: str) -> None:
+        if phase != self.phase:
+            self.phase = phase
+            run_store.update(self.database, self.run_id, {"phase": phase, "heartbeat": utcnow()})
+
+    def figures(self) -> dict:
+        figures = dict(self.algo.figures, pushedData=self.pushed,
+                       lastDataTime=self.last_data.isoformat() if self.last_data else None,
+                       duration=round(time.monotonic() - self.started, 3))
+        return _clean(figures)
+
+    def publish(self) -> None:
+        centers, counts = self.algo.centers, self.algo.counts
+        labels = self.assembly.coalesce(centers, counts)
+        self.labels = labels
+        listed = [{"label": int(label), "center": _clean(centers[i].tolist()), "count": int(counts[i])}
+                  for i, label in enumerate(labels)]
+        listed += [{"label": int(label), "center": _clean(np.asarray(center).tolist()), "count": 0}
+                   for label, (center, count) in self.assembly.known.items() if count == 0 and label not in labels]
+        self.frame += 1
+        snapshot = {"columns": self.columns, "centers": sorted(listed, key=lambda c: c["label"]),
+                    "iteration": int(self.algo.figures["iterations"]), "time": utcnow()}
+        frame_store.add(self.database, self.run_id, dict(snapshot, frame=self.frame,
+                                                         appeared=self.assembly.appeared,
+                                                         disappeared=self.assembly.disappeared))
+        progress = 0.0
+        if not self.run.get("online") and self.name != "streaming":
+            progress = min(1.0, self.algo.figures["iterations"] / max(self.algo.params.get("iter", 1), 1))
+        run_store.update(self.database, self.run_id, {"centroids": snapshot, "figures": self.figures(),
+                                                      "progress": progress, "frame": self.frame,
+                                                      "heartbeat": utcnow()})
+
+    def store_labels(self) -> None:
+        if len(self.algo.centers) == 0 or not len(self.window):
+            return
+        index = self.algo.predict(self.window.points)
+        stable = np.asarray(self.labels)[index].tolist()
+        ids = None
+        if self.run.get("identifier") and self.run.get("dataset") and not self.pushed:
+            from tucluster.store import datasets as dataset_store
+
+            ids = dataset_store.column_values(self.database, self.run["dataset"], self.run["identifier"])
+        label_store.replace(self.database, self.run_id, stable, ids)
+
+    # -- the loop -------------------------------------------------------------
+    def read_controls(self) -> dict:
+        current = run_store.get(self.database, self.run_id, {"state": 1, "cancelRequested": 1, "stopRequested": 1,
+                                                             "algorithm": 1, "controlSeq": 1})
+        if current and current.get("controlSeq", 0) != self.control_seq:
+            self.control_seq = current["controlSeq"]
+            _, params, self.control = split(current["algorithm"])
+            self.algo.reconfigure(params)
+            self.run_log.note(f"reconfigured: {current['algorithm']}")
+        run_store.update(self.database, self.run_id, {"heartbeat": utcnow()})
+        return current or {"state": "gone"}
+
+    def loop(self) -> str:
+        online = bool(self.run.get("online"))
+        budget, next_control, last_publish, last_iteration = (0 if online else 1), 0.0, 0.0, 0.0
+        controls = {"state": "running"}
+        while True:
+            now = time.monotonic()
+            if now >= next_control:
+                controls, next_control = self.read_controls(), now + CONTROL_PERIOD
+                if controls.get("cancelRequested") or controls["state"] not in ("running", "paused"):
+                    return "cancelled"
+                if controls.get("stopRequested"):
+                    return "succeeded"
+            if controls["state"] == "paused":
+                self.set_phase("Idle")
+                time.sleep(0.05)
+                continue
+            if online:
+                arrived = self.take_new_points(now)
+                if arrived:
+                    budget = self.control["iterPerData"] or math.inf
+                elif self.control["iterPerData"] == 0 and len(self.window):
+                    budget = math.inf
+                idle_since = self.last_data or self.run_started
+                if self.control["timeout"] and (utcnow() - idle_since).total_seconds() > self.control["timeout"]:
+                    self.run_log.note(f"no new data for {self.control['timeout']} s: finishing")
+                    return "succeeded"
+            frequency = self.control["iterFreq"]
+            if budget > 0 and len(self.window) and (not frequency or now - last_iteration >= 1.0 / frequency):
+                self.set_phase("Running")
+                self.iterate()
+                last_iteration = now
+                if online:
+                    budget -= 1
+                if now - last_publish >= PUBLISH_PERIOD or (online and budget <= 0):
+                    self.publish()
+                    last_publish = now
+                if not online and self.batch_done():
+                    return "succeeded"
+            else:
+                if online and self.algo.figures["iterations"]:
+                    self.set_phase("Idle")
+                time.sleep(0.02)
+
+
+def execute(database: Database, settings, run_id: str, worker: str) -> str | None:
+    run = claim(database, settings, run_id, worker)
+    if run is None:
+        return None
+    run_log = RunLog(database, run_id)
+    run_log.note(f"clustering run {run_id} started on {worker}: {run['algorithm']}")
+    try:
+        job = ClusteringRun(database, settings, run, run_log)
+        job.load()
+        outcome = job.loop()
+        if job.algo.figures["iterations"]:
+            job.publish()
+            job.store_labels()
+        changes = {"finished": utcnow(), "phase": "Finished", "figures": job.figures()}
+        if outcome == "succeeded":
+            changes["progress"] = 1.0
+        else:
+            changes["error"] = "cancelled while running"
+        run_store.transition(database, run_id, ("running", "paused"), dict(changes, state=outcome))
+        run_log.note(f"run {outcome} after {job.algo.figures['iterations']} iteration(s)")
+        return outcome
+    except Exception as exc:
+        log.exception("clustering run %s failed", run_id)
+        run_log.note(f"error: {exc}")
+        run_store.transition(database, run_id, ("running", "paused"),
+                             {"state": "failed", "finished": utcnow(), "phase": "Finished",
+                              "error": f"{type(exc).__name__}: {exc}"})
+        return "failed"

@@ -56,19 +56,23 @@ def _read_header(lines: list[str], path) -> tuple[dict, int]:
 def read_asc(path) -> tuple[np.ndarray, dict]:
     """``(array, header)``; header keys are lower-case, ``ncols``/``nrows`` ints, the rest floats."""
     with open(path, encoding="ascii", errors="replace") as handle:
-        text = handle.read()
+        return parse_asc(handle.read(), path)
+
+
+def parse_asc(text: str, source="<grid>") -> tuple[np.ndarray, dict]:
+    """``read_asc`` for a grid already in memory (e.g. read from GridFS); ``source`` names it in errors."""
     head = text[:4096].splitlines()[:10]
-    header, count = _read_header(head, path)
+    header, count = _read_header(head, source)
     body_start = 0
     for _ in range(count):
         body_start = text.index("\n", body_start) + 1
     try:
         values = np.array(text[body_start:].split(), dtype=np.float64)
     except ValueError as exc:
-        raise GridError(f"{path}: {exc}") from None
+        raise GridError(f"{source}: {exc}") from None
     expected = header["ncols"] * header["nrows"]
     if values.size != expected:
-        raise GridError(f"{path}: {values.size} values for {header['nrows']} x {header['ncols']} cells")
+        raise GridError(f"{source}: {values.size} values for {header['nrows']} x {header['ncols']} cells")
     return values.reshape(header["nrows"], header["ncols"]), header
 
 
@@ -117,8 +121,14 @@ def summarise(path, stride: int = 1) -> dict:
     """Header, min/max/mean over the valid cells, and every ``stride``-th cell (None for no data)."""
     if int(stride) < 1:
         raise ValueError("stride must be a positive integer")
+    return summarise_array(*read_asc(path), stride=stride)
+
+
+def summarise_array(array: np.ndarray, header: dict, stride: int = 1) -> dict:
+    """``summarise`` for a grid already read (``read_asc`` / ``parse_asc``)."""
+    if int(stride) < 1:
+        raise ValueError("stride must be a positive integer")
     stride = int(stride)
-    array, header = read_asc(path)
     mask = nodata_mask(array, header)
     valid = array[~mask]
     stats = ({"min": float(valid.min()), "max": float(valid.max()), "mean": float(valid.mean())}

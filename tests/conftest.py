@@ -152,3 +152,28 @@ def app(settings, database):
 @pytest.fixture
 def client(app):
     return testing.TestClient(app)
+
+
+def serve(wsgi_app):
+    """Serve a WSGI app on a free port in a thread (streams responses chunk by chunk)."""
+    import threading
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server("127.0.0.1", 0, wsgi_app, server_class=Server, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+@pytest.fixture(scope="session")
+def live_url(app):
+    server, url = serve(app)
+    yield url
+    server.shutdown()

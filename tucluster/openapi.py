@@ -13,7 +13,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.yaml_utils import load_operations_from_docstring
 
 METHODS = ("get", "post", "put", "patch", "delete")
-FEATURE_SCHEMAS = ("tucluster.schemas.datasets", "tucluster.schemas.clustering")
+FEATURE_SCHEMAS = ("tucluster.schemas.datasets", "tucluster.schemas.clustering", "tucluster.schemas.maps")
 
 
 def _components() -> dict:

@@ -59,9 +59,9 @@ class Database:
         self.client.admin.command("ping")
 
     def ensure_indexes(self) -> None:
-        from tucluster.store import frames, labels, logs, models, pushes, runs, workers
+        from tucluster.store import datasets, frames, labels, logs, models, pushes, runs, workers
 
-        for module in (models, runs, logs, workers, pushes, frames, labels):
+        for module in (models, runs, logs, workers, pushes, frames, labels, datasets):
             module.ensure_indexes(self)
 
     def close(self) -> None:

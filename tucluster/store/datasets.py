@@ -11,6 +11,7 @@ a race removes what it wrote, so readers never see half an upload.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 import bson
@@ -21,7 +22,7 @@ from bson import Binary, ObjectId
 
 from tucluster import datasets as tables
 from tucluster.errors import Conflict, Invalid, NotFound
-from tucluster.store import Database, page, utcnow
+from tucluster.store import Database, date_range, page, utcnow
 
 log = logging.getLogger(__name__)
 CHUNK_ROWS = 65536
@@ -71,10 +72,13 @@ def row_count(database: Database, name: str) -> int:
     return _raw(database, name)["rows"]
 
 
-def search(database: Database, *, q=None, sort=("created", -1), limit=50, cursor=None) -> dict:
-    import re
-
-    query = {"name": re.compile(re.escape(q), re.IGNORECASE)} if q else {}
+def search(database: Database, *, q=None, created_after=None, created_before=None, sort=("created", -1),
+           limit=50, cursor=None) -> dict:
+    query = date_range("created", created_after, created_before)
+    if q:
+        # $regex, not a compiled pattern: the embedded server treats a BSON regex on the uniquely
+        # indexed name as an equality lookup and finds nothing.
+        query["name"] = {"$regex": re.escape(q), "$options": "i"}
     found = page(database.db.datasets, query, [sort, ("_id", sort[1])], limit, cursor, {"chunks": 0})
     found["items"] = [_public(doc) for doc in found["items"]]
     return found

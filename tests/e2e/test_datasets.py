@@ -285,3 +285,53 @@ def test_series_matrix_refuses_lists_of_different_lengths(client, database):
     upload(client, "s\n1;2\n3;4;5\n", name=name)
     with pytest.raises(errors.Invalid, match="row 1 holds 3 values"):
         dataset_store.series_matrix(database, name, "s")
+
+
+def _failing_inserts(monkeypatch, after: int):
+    """Make the chunk inserts fail after ``after`` successful calls, as a dropped connection would."""
+    import pymongo.collection
+    import pymongo.errors
+
+    original, calls = pymongo.collection.Collection.insert_many, []
+
+    def insert_many(self, documents, *args, **kwargs):
+        if self.name == "dataset_chunks":
+            calls.append(1)
+            if len(calls) > after:
+                raise pymongo.errors.AutoReconnect("connection lost")
+        return original(self, documents, *args, **kwargs)
+
+    monkeypatch.setattr(pymongo.collection.Collection, "insert_many", insert_many)
+
+
+def test_upload_failing_midway_removes_what_was_written(client, database, monkeypatch):
+    monkeypatch.setattr(dataset_store, "CHUNK_ROWS", 2)
+    before = stored_counts(database)
+    _failing_inserts(monkeypatch, after=2)
+    name = fresh()
+    response = upload(client, "a,b\n" + "1,x\n" * 9, name=name)
+    assert response.status_code == 503
+    assert stored_counts(database) == before
+    monkeypatch.undo()
+    assert client.simulate_get(f"/datasets/{name}").status_code == 404
+
+
+def test_append_failing_midway_keeps_the_previous_rows(client, database, monkeypatch):
+    name = fresh()
+    monkeypatch.setattr(dataset_store, "CHUNK_ROWS", 2)
+    upload(client, "a,b\n1,x\n2,y\n3,z\n", name=name)
+    before = stored_counts(database)
+    _failing_inserts(monkeypatch, after=1)
+    with pytest.raises(Exception, match="connection lost"):
+        dataset_store.append(database, name, [[4, "w"], [5, "v"], [6, "u"]])
+    assert stored_counts(database) == before
+    assert client.simulate_get(f"/datasets/{name}/rows").json["rows"] == [[1, "x"], [2, "y"], [3, "z"]]
+
+
+def test_header_only_upload_then_append(client, database):
+    name = fresh()
+    response = upload(client, "a,b\n", name=name, types="a:double,b:text")
+    assert response.status_code == 201 and response.json["rows"] == 0
+    assert dataset_store.numeric_matrix(database, name, ["a"]).shape == (0, 1)
+    assert dataset_store.append(database, name, [{"a": 1.5, "b": "x"}]) == 1
+    assert client.simulate_get(f"/datasets/{name}/rows").json["rows"] == [[1.5, "x"]]

@@ -1,6 +1,7 @@
 """Helpers every resource uses: schema loading with 422 errors, and the shared context."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import falcon
@@ -9,6 +10,12 @@ from marshmallow import Schema, ValidationError
 from tucluster.errors import Invalid
 from tucluster.settings import Settings
 from tucluster.store import Database
+
+
+@functools.lru_cache(maxsize=None)
+def schema(cls: type[Schema], many: bool = False) -> Schema:
+    """One instance per schema: building a marshmallow schema costs more than using it."""
+    return cls(many=many)
 
 
 @dataclass

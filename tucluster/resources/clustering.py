@@ -8,11 +8,11 @@ import falcon
 from qflow.algorithms import ALGORITHMS
 from tucluster import clustering, events, jobs
 from tucluster.errors import Invalid, UnsupportedMedia
-from tucluster.resources.base import Context, load_query
+from tucluster.resources.base import Context, load_query, schema
 from tucluster.resources.runs import accepted
 from tucluster.schemas.clustering import (CentroidsSchema, EventsQuerySchema, FramesSchema, HistoryQuerySchema,
                                           LabelQuerySchema, LabelsSchema)
-from tucluster.schemas.runs import RunSchema
+from tucluster.schemas.runs import dump_run
 from tucluster.store import frames as frame_store
 from tucluster.store import labels as label_store
 
@@ -25,7 +25,7 @@ def _action(function, summary: str, description: str):
             self.context = context
 
         def on_post(self, req, resp, run_id):
-            resp.media = RunSchema().dump(function(self.context.database, run_id))
+            resp.media = dump_run(function(self.context.database, run_id))
 
     Action.on_post.__doc__ = f"""{description}
         ---
@@ -113,7 +113,7 @@ class Centroids:
         """
         run = clustering.clustering_run(self.context.database, run_id)
         empty = {"columns": run.get("variables") or [], "centers": [], "iteration": 0, "time": None}
-        resp.media = CentroidsSchema().dump(run.get("centroids") or empty)
+        resp.media = schema(CentroidsSchema).dump(run.get("centroids") or empty)
 
 
 class History:
@@ -130,10 +130,10 @@ class History:
         responses:
           200: {description: frames, content: {application/json: {schema: Frames}}}
         """
-        query = load_query(HistoryQuerySchema(), req)
+        query = load_query(schema(HistoryQuerySchema), req)
         clustering.clustering_run(self.context.database, run_id)
         found = frame_store.since(self.context.database, run_id, query["since"], query["limit"])
-        resp.media = FramesSchema().dump({"frames": found, "last": found[-1]["frame"] if found else query["since"]})
+        resp.media = schema(FramesSchema).dump({"frames": found, "last": found[-1]["frame"] if found else query["since"]})
 
 
 class Labels:
@@ -150,11 +150,11 @@ class Labels:
         responses:
           200: {description: labels, content: {application/json: {schema: Labels}}}
         """
-        query = load_query(LabelQuerySchema(), req)
+        query = load_query(schema(LabelQuerySchema), req)
         clustering.clustering_run(self.context.database, run_id)
         rows, total = label_store.read(self.context.database, run_id, query["offset"], query["limit"])
         following = query["offset"] + len(rows)
-        resp.media = LabelsSchema().dump({"labels": rows, "offset": query["offset"], "total": total,
+        resp.media = schema(LabelsSchema).dump({"labels": rows, "offset": query["offset"], "total": total,
                                           "next": following if following < total else None})
 
 
@@ -173,7 +173,7 @@ class Events:
         responses:
           200: {description: event stream, content: {text/event-stream: {schema: {type: string}}}}
         """
-        timeout = load_query(EventsQuerySchema(), req)["timeout"]
+        timeout = load_query(schema(EventsQuerySchema), req)["timeout"]
         jobs.get_run(self.context.database, run_id)
         resp.content_type = "text/event-stream"
         resp.set_header("Cache-Control", "no-cache")

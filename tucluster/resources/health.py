@@ -3,7 +3,7 @@ from __future__ import annotations
 import falcon
 
 from qflow import engines as engine_registry
-from tucluster.resources.base import Context
+from tucluster.resources.base import Context, schema
 from tucluster.schemas.health import EngineSchema, HealthSchema, WorkerSchema
 from tucluster.store import workers as worker_store
 
@@ -44,7 +44,7 @@ class Health:
         broker = {"ok": self.context.dispatcher.broker_ok()}
         healthy = mongo["ok"] and broker["ok"]
         resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
-        resp.media = HealthSchema().dump({"status": "ok" if healthy else "degraded", "mongo": mongo,
+        resp.media = schema(HealthSchema).dump({"status": "ok" if healthy else "degraded", "mongo": mongo,
                                           "broker": broker, "workers": workers,
                                           "engines": sorted(settings.engines)})
 
@@ -62,7 +62,7 @@ class Workers:
           200: {description: workers, content: {application/json: {schema: {type: array, items: Worker}}}}
         """
         found = worker_store.alive(self.context.database, self.context.settings.stale_after_seconds)
-        resp.media = WorkerSchema(many=True).dump(found)
+        resp.media = schema(WorkerSchema, many=True).dump(found)
 
 
 class Engines:
@@ -78,6 +78,6 @@ class Engines:
           200: {description: engines, content: {application/json: {schema: {type: array, items: Engine}}}}
         """
         configured = engine_registry.load_all(self.context.settings.engines)
-        resp.media = EngineSchema(many=True).dump(
+        resp.media = schema(EngineSchema, many=True).dump(
             [{"name": e.name, "entryPoints": list(e.entry_points), "description": e.description}
              for e in configured.values()])

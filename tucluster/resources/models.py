@@ -4,7 +4,7 @@ import falcon
 
 from tucluster import catalog
 from tucluster.errors import Invalid, TooLarge, UnsupportedMedia
-from tucluster.resources.base import Context, created, load_body, load_query, stream_file
+from tucluster.resources.base import Context, created, load_body, load_query, schema, stream_file
 from tucluster.schemas.common import sort_spec
 from tucluster.schemas.models import (FileTreeSchema, ModelPageSchema, ModelPatchSchema, ModelQuerySchema,
                                       ModelSchema, ModelUploadQuerySchema, ValidationReportSchema)
@@ -57,13 +57,13 @@ class ModelCollection:
           415: {description: not a zip body, content: {application/json: {schema: Error}}}
           422: {description: "not a zip; unsafe; or no entry point", content: {application/json: {schema: Error}}}
         """
-        query = load_query(ModelUploadQuerySchema(), req)
+        query = load_query(schema(ModelUploadQuerySchema), req)
         limit = self.context.settings.max_upload_bytes
         if req.content_length and req.content_length > limit:
             raise TooLarge(f"archive of {req.content_length} bytes is larger than the {limit} byte limit")
         stream, name, description = _upload_parts(req, query)
         doc = catalog.create_model(self.context.database, self.context.settings, stream, name, description)
-        created(resp, f"/models/{doc['name']}", ModelSchema().dump(doc))
+        created(resp, f"/models/{doc['name']}", schema(ModelSchema).dump(doc))
 
     def on_get(self, req, resp):
         """List models, newest first.
@@ -75,14 +75,14 @@ class ModelCollection:
         responses:
           200: {description: a page of models, content: {application/json: {schema: ModelPage}}}
         """
-        query = load_query(ModelQuerySchema(), req)
+        query = load_query(schema(ModelQuerySchema), req)
         try:
             found = model_store.search(self.context.database, q=query["q"], created_after=query["created_after"],
                                        created_before=query["created_before"], sort=sort_spec(query["sort"]),
                                        limit=query["limit"], cursor=query["cursor"])
         except ValueError as exc:
             raise Invalid(str(exc), errors={"cursor": [str(exc)]}) from exc
-        resp.media = ModelPageSchema().dump(found)
+        resp.media = schema(ModelPageSchema).dump(found)
 
 
 class ModelItem:
@@ -98,7 +98,7 @@ class ModelItem:
           200: {description: the model, content: {application/json: {schema: Model}}}
           404: {description: unknown model, content: {application/json: {schema: Error}}}
         """
-        resp.media = ModelSchema().dump(catalog.get_model(self.context.database, name))
+        resp.media = schema(ModelSchema).dump(catalog.get_model(self.context.database, name))
 
     def on_patch(self, req, resp, name):
         """Rename a model or change its description.
@@ -110,8 +110,8 @@ class ModelItem:
           200: {description: updated, content: {application/json: {schema: Model}}}
           409: {description: name taken or model busy, content: {application/json: {schema: Error}}}
         """
-        changes = load_body(ModelPatchSchema(), req)
-        resp.media = ModelSchema().dump(catalog.update_model(self.context.database, name, changes))
+        changes = load_body(schema(ModelPatchSchema), req)
+        resp.media = schema(ModelSchema).dump(catalog.update_model(self.context.database, name, changes))
 
     def on_delete(self, req, resp, name):
         """Delete a model and its stored archive.
@@ -139,7 +139,7 @@ class ModelFiles:
           200: {description: file tree, content: {application/json: {schema: FileTree}}}
         """
         doc = catalog.get_model(self.context.database, name)
-        resp.media = FileTreeSchema().dump({"name": name, "files": doc["files"],
+        resp.media = schema(FileTreeSchema).dump({"name": name, "files": doc["files"],
                                             "totalSize": sum(f["size"] for f in doc["files"])})
 
 
@@ -191,4 +191,4 @@ class ModelValidation:
           200: {description: reports, content: {application/json: {schema: {type: array, items: ValidationReport}}}}
         """
         doc = catalog.get_model(self.context.database, name)
-        resp.media = ValidationReportSchema(many=True).dump(doc["validation"])
+        resp.media = schema(ValidationReportSchema, many=True).dump(doc["validation"])

@@ -5,7 +5,7 @@ import zipfile
 
 from tucluster import jobs
 from tucluster.errors import NotFound
-from tucluster.resources.base import Context, stream_file
+from tucluster.resources.base import Context, schema, stream_file
 from tucluster.schemas.runs import ResultTreeSchema
 from tucluster.store import runs as run_store
 
@@ -70,7 +70,7 @@ class RunResults:
         """
         run = jobs.get_run(self.context.database, run_id)
         files = [{"path": r["path"], "size": r["size"]} for r in run.get("results") or []]
-        resp.media = ResultTreeSchema().dump({"run": run_id, "files": files,
+        resp.media = schema(ResultTreeSchema).dump({"run": run_id, "files": files,
                                               "totalSize": sum(f["size"] for f in files)})
 
 

@@ -4,10 +4,10 @@ import falcon
 
 from tucluster import jobs
 from tucluster.errors import Invalid
-from tucluster.resources.base import Context, created, load, load_body, load_query
+from tucluster.resources.base import Context, created, load, load_body, load_query, schema
 from tucluster.schemas.common import sort_spec
 from tucluster.schemas.runs import (LogQuerySchema, LogSchema, RetrySchema, RunPageSchema, RunPatchSchema,
-                                    RunQuerySchema, RunSchema, SimulationCreateSchema)
+                                    RunQuerySchema, SimulationCreateSchema, dump_run)
 from tucluster.store import logs as log_store
 from tucluster.store import runs as run_store
 
@@ -15,7 +15,7 @@ from tucluster.store import runs as run_store
 def build_spec(context: Context, body) -> dict:
     kind = body.get("kind", "simulation") if isinstance(body, dict) else None
     if kind == "simulation":
-        return jobs.simulation_spec(context.database, context.settings, load(SimulationCreateSchema(), body))
+        return jobs.simulation_spec(context.database, context.settings, load(schema(SimulationCreateSchema), body))
     if kind == "clustering":
         from tucluster import clustering
 
@@ -57,7 +57,7 @@ class RunCollection:
         responses:
           200: {description: a page of runs, content: {application/json: {schema: RunPage}}}
         """
-        query = load_query(RunQuerySchema(), req)
+        query = load_query(schema(RunQuerySchema), req)
         filters = {key: query[key] for key in ("state", "kind", "model", "engine", "dataset")}
         try:
             found = run_store.search(self.context.database, filters=filters, created_after=query["created_after"],
@@ -65,7 +65,7 @@ class RunCollection:
                                      limit=query["limit"], cursor=query["cursor"])
         except ValueError as exc:
             raise Invalid(str(exc), errors={"cursor": [str(exc)]}) from exc
-        resp.media = RunPageSchema().dump(found)
+        resp.media = schema(RunPageSchema).dump(found)
 
 
 class RunItem:
@@ -81,7 +81,7 @@ class RunItem:
           200: {description: the run, content: {application/json: {schema: Run}}}
           404: {description: unknown run, content: {application/json: {schema: Error}}}
         """
-        resp.media = RunSchema().dump(jobs.get_run(self.context.database, run_id))
+        resp.media = dump_run(jobs.get_run(self.context.database, run_id))
 
     def on_patch(self, req, resp, run_id):
         """Mark a run as its model's baseline, or reconfigure an online clustering run.
@@ -93,7 +93,7 @@ class RunItem:
           200: {description: updated, content: {application/json: {schema: Run}}}
           409: {description: not allowed in the run's state, content: {application/json: {schema: Error}}}
         """
-        changes = load_body(RunPatchSchema(), req)
+        changes = load_body(schema(RunPatchSchema), req)
         run = jobs.get_run(self.context.database, run_id)
         if "algorithm" in changes:
             from tucluster import clustering
@@ -101,7 +101,7 @@ class RunItem:
             run = clustering.reconfigure(self.context.database, run_id, changes["algorithm"])
         if "isBaseline" in changes:
             run = jobs.set_baseline(self.context.database, run_id, changes["isBaseline"])
-        resp.media = RunSchema().dump(run)
+        resp.media = dump_run(run)
 
     def on_delete(self, req, resp, run_id):
         """Delete an ended run with its logs and results.
@@ -130,7 +130,7 @@ class RunCancel:
           409: {description: the run has already ended, content: {application/json: {schema: Error}}}
         """
         resp.status = falcon.HTTP_202
-        resp.media = RunSchema().dump(jobs.cancel(self.context.database, run_id))
+        resp.media = dump_run(jobs.cancel(self.context.database, run_id))
 
 
 class RunRetry:
@@ -147,7 +147,7 @@ class RunRetry:
           202: {description: the new run is queued}
           409: {description: the run is still active, content: {application/json: {schema: Error}}}
         """
-        changes = load_body(RetrySchema(), req)
+        changes = load_body(schema(RetrySchema), req)
         ctx = self.context
         accepted(resp, jobs.retry(ctx.database, ctx.dispatcher, ctx.settings, run_id, changes))
 
@@ -170,7 +170,7 @@ class RunLogs:
               application/json: {schema: Log}
               text/plain: {schema: {type: string}}
         """
-        offset = load_query(LogQuerySchema(), req)["offset"]
+        offset = load_query(schema(LogQuerySchema), req)["offset"]
         run = jobs.get_run(self.context.database, run_id)
         text, next_offset = log_store.read(self.context.database, run_id, offset)
         ended = run["state"] in run_store.FINISHED
@@ -181,7 +181,7 @@ class RunLogs:
             resp.set_header("X-Log-Complete", "true" if complete else "false")
             resp.text = text
             return
-        resp.media = LogSchema().dump({"text": text, "nextOffset": next_offset, "complete": complete})
+        resp.media = schema(LogSchema).dump({"text": text, "nextOffset": next_offset, "complete": complete})
 
 
 class Task:

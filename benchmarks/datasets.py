@@ -1,12 +1,12 @@
 """Dataset storage benchmark: loading numeric columns from chunk documents (run by hand).
 
-    /work/venv/bin/python benchmarks/datasets.py [--rows 1000000] [--repeat 5] [--mongo-uri URI]
+    /work/venv/bin/python -m benchmarks.datasets [--rows 1000000] [--repeat 5] [--mongo-uri URI]
 
 Stores a rows x 8 float64 dataset through ``tucluster.store.datasets.create`` (SecantusDB in a
 temporary directory unless ``--mongo-uri`` names a server), then times ``numeric_matrix`` for one
 column and for all 8 as an (n, 8) float64 matrix. Anchors: the one-second budget for a 1M-row
 column, and a bare ``find()`` of the same chunk documents (the wire and server cost our decoding
-sits on). Best of ``--repeat`` runs.
+sits on). Also times a 100-row append, as an online push makes. Best of ``--repeat`` runs.
 """
 import argparse
 import sys
@@ -71,6 +71,10 @@ def run(database, rows, repeat):
 
     part, _ = best(repeat, lambda: dataset_store.numeric_matrix(database, name, COLUMNS, rows // 3, rows // 3 + 1000))
     out(f"numeric_matrix {len(COLUMNS)} columns, 1000 rows in the middle: {part * 1e3:.1f} ms")
+
+    extra = rng.normal(size=(100, len(COLUMNS))).tolist()
+    push, _ = best(repeat, lambda: dataset_store.append(database, name, extra))
+    out(f"append 100 rows (rewrites the short last chunk): {push * 1e3:.1f} ms")
     dataset_store.delete(database, name)
 
 

@@ -419,7 +419,9 @@ def _append_once(database: Database, doc: dict, table: tables.Table) -> int:
     total = doc["rows"] + table.rows
     _commit(database, doc, {"chunks": chunks + added, "rows": total, "stats": stats}, token)
     if tail:
-        database.db.dataset_chunks.delete_many({"dataset": doc["_id"], "chunk": tail["id"]})
+        # One full-key delete per column: the embedded server scans the collection otherwise.
+        for column in doc["columns"]:
+            database.db.dataset_chunks.delete_one({"dataset": doc["_id"], "column": column["key"], "chunk": tail["id"]})
     return total
 
 
@@ -431,8 +433,11 @@ def add_column(database: Database, name: str, column: dict, default=None) -> dic
     if any(c["name"] == column["name"] for c in doc["columns"]):
         raise Conflict(f"dataset {name!r} already has a column {column['name']!r}")
     filler = tables.filled(column, default, doc["rows"])
-    if not tables.is_numeric(column) and doc["rows"] and _cell_bytes(filler.data[column["name"]][0]) > MAX_CELL_BYTES / 16:
-        raise Invalid("the default is too large to repeat in every row", errors={"default": ["too large"]})
+    longest = max((e["n"] for e in doc["chunks"]), default=0)
+    if not tables.is_numeric(column) and longest and _cell_bytes(filler.data[column["name"]][0]) * longest > MAX_CELL_BYTES:
+        limit = MAX_CELL_BYTES // longest
+        raise Invalid(f"the default is too large to repeat in chunks of {longest} rows: keep it under {limit} bytes",
+                      errors={"default": ["too large"]})
     token = uuid.uuid4().hex
     extents = [(e["id"], e["start"], e["start"] + e["n"]) for e in doc["chunks"]]
     sizes = _write(database, doc["_id"], [column], filler, extents, token)

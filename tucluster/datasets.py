@@ -82,7 +82,10 @@ def _datetime(value) -> dt.datetime:
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, str) and DATE_RE.match(value):
-        parsed = dt.datetime.fromisoformat(value)
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 datetime") from None
     else:
         raise ValueError(f"{value!r} is not an ISO 8601 datetime")
     if parsed.tzinfo is None:
@@ -168,7 +171,8 @@ def convert(column: dict, value, from_text: bool):
 # -- building tables ---------------------------------------------------------------------------
 
 class Errors:
-    """Bad cells by column ("line 7: 'x' is not a number"), capped so a wrong file answers quickly."""
+    """Bad cells by column ("line 7: 'x' is not a number"); at most MAX_ERRORS messages, so a wholly
+    wrong file gets a short answer, with the total count in the description."""
 
     def __init__(self):
         self.by_field, self.count, self.first = {}, 0, None

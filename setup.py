@@ -30,6 +30,7 @@ setup(
             "aiosmtpd==1.4.6",
             "httpie==3.2.4",
             "openapi-spec-validator==0.9.0",
+            "anuga==4.1.0",  # the ANUGA engine tests run a real model
         ],
     },
     entry_points={"console_scripts": ["tucluster=tucluster.cli:main"]},

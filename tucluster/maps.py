@@ -87,8 +87,9 @@ def _describe(labels) -> str:
     return ", ".join(times + ([MAX] if MAX in labels else [])) or "none"
 
 
-def find_map(run: dict, kind: str, time=None, name: str | None = None) -> tuple[str, object, dict, dict]:
-    """``(name, label, result, labels)`` of the grid asked for; 404 naming what there is."""
+def find_map(run: dict, kind: str, time=None, name: str | None = None) -> tuple[str, str, object, dict]:
+    """``(name, type, label, result)`` of the grid asked for (type matched exactly, else ignoring
+    case); 404 naming what there is."""
     found = catalogue(run)
     names = sorted({n for (n, k) in found if k == kind}) or sorted({n for (n, k) in found if k.lower() == kind.lower()})
     if name is not None:
@@ -99,7 +100,8 @@ def find_map(run: dict, kind: str, time=None, name: str | None = None) -> tuple[
         raise NotFound(f"run {run['_id']} has no map of type {what}; "
                        + (f"available: {available}" if available else "it has no map results (yet)"))
     chosen = names[0]
-    kind = next(k for (n, k) in found if n == chosen and k.lower() == kind.lower())
+    if (chosen, kind) not in found:
+        kind = next(k for (n, k) in found if n == chosen and k.lower() == kind.lower())
     labels = found[(chosen, kind)]
     if time is None:
         times = _times(labels)
@@ -109,7 +111,7 @@ def find_map(run: dict, kind: str, time=None, name: str | None = None) -> tuple[
     if match is None:
         shown = "max" if time == MAX else f"{time:.2f} h"
         raise NotFound(f"run {run['_id']} has no {kind} map of {chosen} at {shown}; times: {_describe(labels)}")
-    return chosen, match, labels[match], labels
+    return chosen, kind, match, labels[match]
 
 
 def load_grid(database, result: dict) -> tuple[np.ndarray, dict]:
@@ -124,6 +126,7 @@ def load_grid(database, result: dict) -> tuple[np.ndarray, dict]:
     try:
         return grids.parse_asc(text, result["path"])
     except grids.GridError as exc:
+        log.warning("result %s is not a readable grid: %s", result["path"], exc)
         raise Invalid(str(exc)) from None
 
 
@@ -147,7 +150,7 @@ def value_range(kind: str, values: np.ndarray) -> tuple[float, float]:
         return 0.0, 1.0
     low, high = float(values.min()), float(values.max())
     if kind in ("d", "V") and low >= 0:
-        low = 0.0  # depth and speed read from zero, so one colour means the same in every map
+        low = 0.0  # depth and speed scales start at zero: dark means shallow or slow, not "least here"
     if high - low < 1e-12:
         high = low + (abs(low) * 0.01 or 1.0)
     return low, high
@@ -172,8 +175,7 @@ def title(name: str, kind: str, label) -> str:
 
 def render(database, run: dict, kind: str, time=None, name: str | None = None, width: int | None = None) -> bytes:
     """The PNG of one map of a run."""
-    chosen, label, result, labels = find_map(run, kind, time, name)
-    kind = MAP_NAME.search(result["path"])["type"]
+    chosen, kind, label, result = find_map(run, kind, time, name)
     array, header = load_grid(database, result)
     nodata = grids.nodata_mask(array, header)
     depth = None

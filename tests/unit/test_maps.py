@@ -72,8 +72,13 @@ def test_listing_gives_types_in_order_with_times_and_max(run):
 
 def test_find_map_defaults_to_the_last_time(run):
     _, doc = run
-    name, label, result, _ = maps.find_map(doc, "d")
-    assert (name, label, result["path"]) == ("flood", 0.01, "grids/flood_d_000.01.asc")
+    name, kind, label, result = maps.find_map(doc, "d")
+    assert (name, kind, label, result["path"]) == ("flood", "d", 0.01, "grids/flood_d_000.01.asc")
+
+
+def test_find_map_ignores_the_case_of_the_type_when_there_is_no_exact_match(run):
+    _, doc = run
+    assert maps.find_map(doc, "v", 0.01)[1] == "V"
 
 
 def test_find_map_unknown_type_lists_what_there_is(run):

@@ -68,10 +68,11 @@ def latency(args) -> None:
         env = env_for(uri, prefix, TUCLUSTER_CONFIG=engines)
         raw_env = dict(env)
         with worker(raw_env, [sys.executable, "-m", "celery", "-A", "benchmarks.latency_tasks", "worker",
-                              "-Q", prefix + "raw", "-c", "2", "--without-gossip", "--without-mingle", "-l", "WARNING"]), \
+                              "-Q", prefix + "raw", "-n", f"raw-{os.getpid()}@%h", "-c", "2", "--without-gossip", "--without-mingle", "-l", "WARNING"]), \
                 worker(env, [sys.executable, "-m", "tucluster.cli", "worker", "--concurrency", "2",
                              "--loglevel", "WARNING"]), \
                 gunicorn("tucluster.app:get_app()", env) as (url, _):
+            os.environ.update(env)  # the raw task module reads the broker and database from here
             from benchmarks.latency_tasks import app as raw_app
 
             client = pymongo.MongoClient(uri)

@@ -57,7 +57,8 @@ def gunicorn(app_spec: str, env: dict, workers: int = 2, threads: int = 8):
 
 @contextmanager
 def worker(env: dict, argv: list[str]):
-    process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    log = open(os.path.join(tempfile.gettempdir(), f"bench-worker-{os.getpid()}-{len(argv)}.log"), "wb")
+    process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
         yield process

@@ -115,7 +115,8 @@ def api(host, port, api_workers, threads, config):
 @click.option("--queues", "-Q", default=None, help="Comma-separated queues (default: every engine + clustering).")
 @click.option("--engines", default=None, help="Comma-separated engines to serve (default: all configured).")
 @click.option("--concurrency", "-c", default=2, show_default=True, help="Runs executed at once.")
-@click.option("--name", "-n", default=None, help="Worker node name (default celery@<host>).")
+@click.option("--name", "-n", default=None,
+              help="Worker node name (default tucluster-<pid>@<host>, unique per process on a host).")
 @click.option("--loglevel", default="INFO", show_default=True)
 @CONFIG
 def worker(queues, engines, concurrency, name, loglevel, config):
@@ -139,8 +140,7 @@ def worker(queues, engines, concurrency, name, loglevel, config):
         queues = ",".join(settings.queue(q) for q in names)
     argv = ["worker", "--queues", queues, "--concurrency", str(concurrency), "--loglevel", loglevel,
             "--without-gossip", "--without-mingle"]
-    if name:
-        argv += ["--hostname", name]
+    argv += ["--hostname", name or f"tucluster-{os.getpid()}@%h"]
     celery_app.worker_main(argv)
 
 

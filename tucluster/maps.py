@@ -230,7 +230,9 @@ def compose(cells: np.ndarray, heading: str, low: float, high: float, units: str
     swatches = int(has_dry) + int(has_nodata)
     bar_h = max(map_h - 24 * swatches, 140)
     height = top + max(map_h, bar_h + 24 * swatches) + pad
-    canvas = Image.new("RGBA", (pad + map_w + pad + legend_w, height), (255, 255, 255, 255))
+    heading_font = _font(16)
+    canvas_w = max(pad + map_w + pad + legend_w, 2 * pad + int(heading_font.getlength(heading)))
+    canvas = Image.new("RGBA", (canvas_w, height), (255, 255, 255, 255))
     if has_nodata:  # a light checkerboard behind the map shows where there is no data
         yy, xx = np.mgrid[0:map_h, 0:map_w]
         checks = np.where(((yy // 8 + xx // 8) % 2)[..., None] == 0, 250, 236).astype(np.uint8)
@@ -238,7 +240,7 @@ def compose(cells: np.ndarray, heading: str, low: float, high: float, units: str
     canvas.alpha_composite(grid, (pad, top))
     draw = ImageDraw.Draw(canvas)
     draw.rectangle((pad - 1, top - 1, pad + map_w, top + map_h), outline=(120, 120, 120, 255))
-    draw.text((pad, 12), heading, fill=(20, 20, 20, 255), font=_font(16))
+    draw.text((pad, 12), heading, fill=(20, 20, 20, 255), font=heading_font)
     small = _font(12)
     bar_x = pad + map_w + pad + 6
     gradient = np.repeat(LUT[::-1][np.linspace(0, 255, bar_h).astype(np.intp)][:, None, :], bar_w, axis=1)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from qflow.algorithms import ALGORITHMS, build
 from tucluster.errors import Conflict, Invalid, NotFound
 from tucluster.store import Database
 from tucluster.store import pushes as push_store
@@ -27,6 +26,8 @@ CONTROL = {
 
 def split(algorithm: dict) -> tuple[str, dict, dict]:
     """(name, algorithm parameters, control parameters); ValueError on bad control values."""
+    from qflow.algorithms import ALGORITHMS  # heavy (scikit-learn, SciPy, POT): only when clustering
+
     params = dict(algorithm)
     name = params.pop("name")
     if name not in ALGORITHMS:
@@ -42,6 +43,8 @@ def split(algorithm: dict) -> tuple[str, dict, dict]:
 
 
 def check_algorithm(algorithm: dict, seed) -> None:
+    from qflow.algorithms import build
+
     try:
         name, params, _ = split(algorithm)
         build(name, params, seed)

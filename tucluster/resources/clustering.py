@@ -5,7 +5,6 @@ import os
 
 import falcon
 
-from qflow.algorithms import ALGORITHMS
 from tucluster import clustering, events, jobs
 from tucluster.errors import Invalid, UnsupportedMedia
 from tucluster.resources.base import Context, load_query, schema
@@ -208,6 +207,8 @@ class Algorithms:
         responses:
           200: {description: algorithms, content: {application/json: {schema: {type: object}}}}
         """
+        from qflow.algorithms import ALGORITHMS
+
         resp.media = {"algorithms": ALGORITHMS, "control": clustering.CONTROL}
 
 

@@ -32,8 +32,11 @@ class ArchiveInfo:
     entry_points: list[str] = field(default_factory=list)
 
 
-def spool(stream: BinaryIO, limit: int, directory: str | None = None) -> str:
-    """Copy ``stream`` to a temporary file in chunks; TooLarge (and no file left) beyond ``limit``."""
+def spool(stream: BinaryIO, limit: int, directory: str | None = None, tee=None) -> str:
+    """Copy ``stream`` to a temporary file in chunks; TooLarge (and no file left) beyond ``limit``.
+
+    ``tee``, if given, also receives every chunk (to store the bytes while they arrive).
+    """
     handle = tempfile.NamedTemporaryFile(prefix="upload-", suffix=".zip", dir=directory, delete=False)
     received = 0
     try:
@@ -43,6 +46,8 @@ def spool(stream: BinaryIO, limit: int, directory: str | None = None) -> str:
                 if received > limit:
                     raise TooLarge(f"archive larger than the {limit} byte limit")
                 handle.write(chunk)
+                if tee is not None:
+                    tee(chunk)
     except BaseException:
         os.unlink(handle.name)
         raise

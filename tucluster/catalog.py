@@ -14,6 +14,7 @@ from tucluster.settings import Settings
 from tucluster.store import Database
 from tucluster.store import models as model_store
 from tucluster.store import runs as run_store
+from tucluster.store.uploads import StreamingUpload
 
 log = logging.getLogger(__name__)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -41,21 +42,27 @@ def _report(source, entry_point: str) -> dict:
 
 
 def create_model(database: Database, settings: Settings, stream, name: str, description: str = "") -> dict:
-    """Spool, check and validate an archive, then keep it. A rejected upload leaves nothing behind."""
+    """Spool, check and validate an archive, then keep it. A rejected upload leaves nothing behind:
+    its chunks, stored while it arrived, are removed and its files document is never written."""
     check_name(name)
     if model_store.exists(database, name):
         raise Conflict(f"a model named {name!r} already exists")
     spool_dir = os.path.join(settings.data_dir, "uploads")
     os.makedirs(spool_dir, exist_ok=True)
-    path = archives.spool(stream, settings.max_upload_bytes, spool_dir)
+    upload = StreamingUpload(database, model_store.BUCKET, f"{name}.zip",
+                             {"model": name, "contentType": "application/zip"})
+    path = None
     try:
+        path = archives.spool(stream, settings.max_upload_bytes, spool_dir, tee=upload.write)
         info = archives.inspect(path, settings)
         reports = validation_reports(path, info.entry_points)
-        with open(path, "rb") as handle:
-            archive_id = database.bucket(model_store.BUCKET).upload_from_stream(
-                f"{name}.zip", handle, metadata={"model": name, "contentType": "application/zip"})
+        archive_id = upload.commit()
+    except BaseException:
+        upload.abort()
+        raise
     finally:
-        os.unlink(path)
+        if path:
+            os.unlink(path)
     doc = {"name": name, "description": description or "", "archiveId": archive_id, "size": info.size,
            "files": info.files, "entryPoints": info.entry_points, "validation": reports, "baselines": {}}
     try:

@@ -1,7 +1,6 @@
 """swe2d engine: model loading from control files and the program run end to end."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -22,75 +21,6 @@ EXAMPLE = ROOT / "examples" / "dambreak"
 PROGRESS = re.compile(r"Time\s+(?P<done>[\d.]+) h of\s+(?P<total>[\d.]+) h")
 TIMES = ["000.00", "000.01", "000.02", "000.03", "000.04", "000.05"]
 
-# Used only where the real solver module is absent, so the driver can be tested on its own.
-STAND_IN_SOLVER = '''
-import time
-from dataclasses import dataclass
-import numpy as np
-
-@dataclass(frozen=True)
-class EdgeBoundary:
-    edge: str
-    kind: str
-    level: float | None = None
-    start: int = 0
-    stop: int | None = None
-
-@dataclass(frozen=True)
-class Inflow:
-    rows: np.ndarray
-    cols: np.ndarray
-    times: np.ndarray
-    flows: np.ndarray
-
-@dataclass(frozen=True)
-class AdvanceReport:
-    steps: int
-    dt_min: float
-    dt_max: float
-
-class Solver:
-    def __init__(self, z, h, manning, dx, dy=None, *, active=None, boundaries=(), inflows=(), order=2,
-                 cfl=0.45, g=9.81, dry_depth=1e-6, t0=0.0):
-        self.z, self.h, self.dx, self.t, self.inflows = z, h, dx, t0, inflows
-        self.hu, self.hv = np.zeros_like(h), np.zeros_like(h)
-        self.inflow_volume = self.outflow_volume = 0.0
-        self.dry_depth = dry_depth
-
-    def step(self, dt=None):
-        dt = 0.5 if dt is None else min(dt, 0.5)
-        time.sleep(0.002)
-        for inflow in self.inflows:
-            volume = float(np.interp(self.t, inflow.times, inflow.flows, left=0, right=0)) * dt
-            self.h[inflow.rows, inflow.cols] += volume / inflow.rows.size / self.dx ** 2
-            self.inflow_volume += volume
-        self.t += dt
-        return dt
-
-    def advance_to(self, t_target, max_dt=None):
-        steps = 0
-        while t_target - self.t > 1e-9:
-            self.step(min(0.5, t_target - self.t))
-            steps += 1
-        return AdvanceReport(steps, 0.5 if steps else 0.0, 0.5 if steps else 0.0)
-
-    def volume(self):
-        return float(self.h.sum()) * self.dx ** 2
-
-    def velocity(self):
-        return np.zeros_like(self.h), np.zeros_like(self.h)
-
-    def wet_cells(self):
-        return int((self.h > self.dry_depth).sum())
-'''
-BOOTSTRAP = (
-    "import importlib.util, runpy, sys\n"
-    "spec = importlib.util.spec_from_file_location('qflow.engines.swe2d.solver', sys.argv.pop(1))\n"
-    "module = importlib.util.module_from_spec(spec); sys.modules[spec.name] = module\n"
-    "spec.loader.exec_module(module)\n"
-    "runpy.run_module('qflow.engines.swe2d', run_name='__main__', alter_sys=True)\n")
-
-
 @pytest.fixture
 def example(tmp_path) -> Path:
     target = tmp_path / "dambreak"
@@ -99,13 +29,9 @@ def example(tmp_path) -> Path:
 
 
 @pytest.fixture
-def engine(tmp_path):
-    """argv prefix of the engine program (with a stand-in solver when the real one is absent)."""
-    if importlib.util.find_spec("qflow.engines.swe2d.solver") is not None:
-        return [sys.executable, "-m", "qflow.engines.swe2d"]
-    stand_in = tmp_path / "stand_in_solver.py"
-    stand_in.write_text(STAND_IN_SOLVER)
-    return [sys.executable, "-c", BOOTSTRAP, str(stand_in)]
+def engine():
+    """argv prefix of the engine program."""
+    return [sys.executable, "-m", "qflow.engines.swe2d"]
 
 
 def _env():

@@ -120,7 +120,6 @@ def _zip(files: dict) -> bytes:
 
 
 def upload(args) -> None:
-    size = args.mib * 1024 * 1024
     directory = tempfile.mkdtemp(prefix="bench-upload-")
     path = os.path.join(directory, "big.zip")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:  # incompressible: grids already compressed

@@ -32,7 +32,7 @@ TIMES = (36.0, 72.0)
 
 def stoker(x, t, h_left=10.0, h_right=1.0):
     """Exact depth of the wet-bed dam break at x, with the disturbed reach."""
-    cl, cr = np.sqrt(G * h_left), np.sqrt(G * h_right)
+    cl = np.sqrt(G * h_left)
     hm = brentq(lambda hm: 2.0 * (cl - np.sqrt(G * hm)) - (hm - h_right) * np.sqrt(
         0.5 * G * (hm + h_right) / (hm * h_right)), h_right, h_left, xtol=1e-14)
     um = 2.0 * (cl - np.sqrt(G * hm))

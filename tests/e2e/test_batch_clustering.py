@@ -6,12 +6,12 @@ import uuid
 import numpy as np
 import pytest
 
-from tests.e2e.clustering_support import TRUE_CENTERS, blobs, get, matched_error, wait_run
+from tests.e2e.clustering_support import blobs, matched_error, wait_run
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 
-def upload_dataset(client, points: np.ndarray, with_ids=True) -> str:
+def upload_dataset(client, points: np.ndarray) -> str:
     name = f"blobs_{uuid.uuid4().hex[:8]}"
     lines = ["id,x,y"] + [f"p{i},{x:.6f},{y:.6f}" for i, (x, y) in enumerate(points)]
     response = client.simulate_post("/datasets", params={"name": name}, body="\n".join(lines) + "\n",

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import serve
-from tests.e2e.clustering_support import blobs, finish, get, push, submit_online, wait_run
+from tests.e2e.clustering_support import blobs, finish, push, submit_online, wait_run
 from tests.support import wait_for
 from tucluster.flowsim import Flow
 from tucluster.flowsim import create_app as flowsim_app

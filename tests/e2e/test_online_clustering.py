@@ -28,7 +28,7 @@ def online(client):
 def test_pushed_points_are_clustered_and_labels_stay_put(client, online):
     run_id = online({"name": "kmeans", "k": 3})
     push(client, run_id, blobs(seed=1))
-    run = wait_run(client, run_id, lambda r: (r.get("figures") or {}).get("pushedData") == 300, message="frames")
+    wait_run(client, run_id, lambda r: (r.get("figures") or {}).get("pushedData") == 300, message="frames")
     centers = client.simulate_get(f"/runs/{run_id}/centroids").json
     assert centers["columns"] == ["x", "y"] and len(centers["centers"]) == 3
     assert matched_error([c["center"] for c in centers["centers"]]) < 0.5

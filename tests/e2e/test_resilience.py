@@ -10,7 +10,7 @@ from falcon import testing
 
 from tests.conftest import WorkerProcess, worker_name
 from tests.e2e.test_runs import submit, wait_state
-from tests.support import simple_model, wait_for
+from tests.support import simple_model
 from tucluster.app import create_app
 from tucluster.store import Database
 

@@ -13,7 +13,7 @@ WIDTH_CELLS = 4
 
 def stoker(x, t, h_left=10.0, h_right=1.0):
     """Exact wet-bed dam break: depth at x, rarefaction head and shock position."""
-    cl, cr = np.sqrt(G * h_left), np.sqrt(G * h_right)
+    cl = np.sqrt(G * h_left)
 
     def mismatch(hm):
         # velocity behind the rarefaction minus velocity behind the shock

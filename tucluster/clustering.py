@@ -63,11 +63,18 @@ def _check_dataset(database: Database, body: dict) -> None:
         if name not in columns:
             raise Invalid(f"dataset {body['dataset']!r} has no column {name!r}",
                           errors={"variables": [f"unknown column {name!r}"]})
+    series = body["algorithm"].get("space") == "dtw"
+    if series and (len(body["variables"]) != 1 or not columns[body["variables"][0]].get("is_set")):
+        raise Invalid("the dtw space clusters series: name one list (is_set) column of numbers",
+                      errors={"variables": ["dtw needs exactly one is_set column"]})
     for name in body["variables"]:
         column = columns[name]
         if column["type"] not in ("int", "double", "bool"):
             raise Invalid(f"column {name!r} is {column['type']}: clustering takes numeric columns",
                           errors={"variables": [f"{name!r} is not numeric"]})
+        if column.get("is_set") and not series:
+            raise Invalid(f"column {name!r} holds lists: cluster it with space 'dtw'",
+                          errors={"variables": [f"{name!r} is a list column"]})
 
 
 def spec_from_body(database: Database, body) -> dict:

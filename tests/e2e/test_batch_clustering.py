@@ -127,3 +127,28 @@ def test_cosine_space_clusters_by_direction(client):
     run = finished(client, submit_batch(client, name, {"name": "kmeans", "k": 2, "space": "cosinus"})["id"])
     counts = sorted(c["count"] for c in client.simulate_get(f"/runs/{run['id']}/centroids").json["centers"])
     assert counts == [100, 100]
+
+
+def test_dtw_space_clusters_series_by_shape(client):
+    t = np.linspace(0, 2 * np.pi, 24)
+    rng = np.random.default_rng(9)
+    rows = [{"id": f"sine{i}", "curve": (np.sin(t + rng.normal(0, 0.3)) + rng.normal(0, 0.05, t.size)).round(4).tolist()}
+            for i in range(10)]
+    rows += [{"id": f"step{i}", "curve": (np.sign(np.sin(t + rng.normal(0, 0.3))) * 2).round(4).tolist()}
+             for i in range(10)]
+    name = f"curves_{uuid.uuid4().hex[:8]}"
+    body = {"name": name, "columns": [{"name": "id", "type": "text"},
+                                      {"name": "curve", "type": "double", "is_set": True}], "rows": rows}
+    assert client.simulate_post("/datasets", json=body).status_code == 201
+    spec = {"kind": "clustering", "dataset": name, "variables": ["curve"], "identifier": "id", "seed": 2,
+            "algorithm": {"name": "kmeans", "k": 2, "space": "dtw", "window": 3, "init": "given",
+                          "centers": [rows[0]["curve"], rows[10]["curve"]]}}
+    response = client.simulate_post("/runs", json=spec)
+    assert response.status_code == 202, response.text
+    run = finished(client, response.json["id"])
+    assert run["state"] == "succeeded", run.get("error")
+    labels = client.simulate_get(f"/runs/{run['id']}/labels").json["labels"]
+    by_kind = {kind: {row["label"] for row in labels if row["id"].startswith(kind)} for kind in ("sine", "step")}
+    assert len(by_kind["sine"]) == 1 and len(by_kind["step"]) == 1 and by_kind["sine"] != by_kind["step"]
+    vector = dict(spec, algorithm={"name": "kmeans", "k": 2})
+    assert client.simulate_post("/runs", json=vector).status_code == 422

@@ -1,6 +1,6 @@
 """Clustering benchmark: platform path vs scikit-learn (run by hand).
 
-    /work/venv/bin/python benchmarks/clustering.py [--quick]
+    .venv/bin/python -m benchmarks.clustering [--quick]
 
 * k-means: time per Lloyd iteration through ``build("kmeans") + iterate``
   against ``sklearn.cluster.KMeans(algorithm="lloyd", n_init=1, init=<same

@@ -1,6 +1,6 @@
 """Dataset storage benchmark: loading numeric columns from chunk documents (run by hand).
 
-    /work/venv/bin/python -m benchmarks.datasets [--rows 1000000] [--repeat 5] [--mongo-uri URI]
+    .venv/bin/python -m benchmarks.datasets [--rows 1000000] [--repeat 5] [--mongo-uri URI]
 
 Stores a rows x 8 float64 dataset through ``tucluster.store.datasets.create`` (SecantusDB in a
 temporary directory unless ``--mongo-uri`` names a server), then times ``numeric_matrix`` for one

@@ -47,13 +47,19 @@ def zip_stream(database, run: dict):
     bucket = database.bucket(run_store.BUCKET)
     with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for result in run.get("results") or []:
-            with bucket.open_download_stream(result["fileId"]) as source, \
-                    archive.open(result["path"], "w", force_zip64=True) as sink:
-                while chunk := source.read(CHUNK):
-                    sink.write(chunk)
-                    yield pipe.take()
+            with bucket.open_download_stream(result["fileId"]) as source:
+                entry = zipfile.ZipInfo(result["path"], date_time=source.upload_date.timetuple()[:6])
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                yield from _copy(source, archive.open(entry, "w", force_zip64=True), pipe)
             yield pipe.take()
     yield pipe.take()
+
+
+def _copy(source, sink, pipe):
+    with sink:
+        while chunk := source.read(CHUNK):
+            sink.write(chunk)
+            yield pipe.take()
 
 
 class RunResults:

@@ -13,8 +13,12 @@ REFRESH = 1.0
 FIELDS = {"state": 1, "phase": 1, "progress": 1, "figures": 1, "centroids": 1, "frame": 1, "error": 1}
 
 
+def _json_default(value):
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def _event(name: str, data) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+    return f"event: {name}\ndata: {json.dumps(data, default=_json_default)}\n\n".encode()
 
 
 def stream(database: Database, run_id: str, timeout: float):

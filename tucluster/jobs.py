@@ -4,6 +4,7 @@ A run document is saved before its task is enqueued, and the task only receives 
 """
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import logging
 
@@ -122,6 +123,17 @@ def get_task(database: Database, task_id: str) -> dict:
     run = run_store.by_task(database, task_id)
     if run is None:
         raise NotFound(f"no task with id {task_id!r}")
+    return run
+
+
+def observed(database: Database, settings: Settings, run: dict) -> dict:
+    """The run as a client should see it: an active run whose worker stopped beating is failed
+    here too, so a run is never shown running after every worker is gone."""
+    beat = run.get("heartbeat")
+    if run["state"] in ("running", "paused") and beat is not None:
+        stale_before = utcnow() - dt.timedelta(seconds=settings.stale_after_seconds)
+        if beat < stale_before and run_store.fail_stale(database, stale_before, run["_id"]):
+            return get_run(database, run["_id"])
     return run
 
 

@@ -1,6 +1,7 @@
 """Workers elsewhere, services down, workers that die."""
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import uuid
@@ -90,3 +91,16 @@ def test_health_reports_services_and_workers(client, worker):
 
 def test_ping(client):
     assert client.simulate_get("/ping").json == {"pong": True}
+
+
+def test_a_run_whose_worker_is_gone_is_failed_when_read(client, database, settings):
+    from tucluster.store import runs as run_store
+    from tucluster.store import utcnow
+
+    run = run_store.new({"kind": "simulation", "model": "ghost", "entryPoint": "run.tcf", "engine": "fake"})
+    long_ago = utcnow() - datetime.timedelta(seconds=settings.stale_after_seconds * 10)
+    run_store.insert(database, dict(run, state="running", heartbeat=long_ago, started=long_ago))
+    body = client.simulate_get(f"/runs/{run['_id']}").json
+    assert body["state"] == "failed" and "worker lost" in body["error"]
+    task = client.simulate_get(f"/tasks/{run['taskId']}").json
+    assert task["state"] == "FAILURE"

@@ -81,7 +81,8 @@ class RunItem:
           200: {description: the run, content: {application/json: {schema: Run}}}
           404: {description: unknown run, content: {application/json: {schema: Error}}}
         """
-        resp.media = dump_run(jobs.get_run(self.context.database, run_id))
+        ctx = self.context
+        resp.media = dump_run(jobs.observed(ctx.database, ctx.settings, jobs.get_run(ctx.database, run_id)))
 
     def on_patch(self, req, resp, run_id):
         """Mark a run as its model's baseline, or reconfigure an online clustering run.
@@ -197,4 +198,5 @@ class Task:
           200: {description: task status, content: {application/json: {schema: Task}}}
           404: {description: an id the platform never issued, content: {application/json: {schema: Error}}}
         """
-        resp.media = jobs.task_view(jobs.get_task(self.context.database, task_id))
+        ctx = self.context
+        resp.media = jobs.task_view(jobs.observed(ctx.database, ctx.settings, jobs.get_task(ctx.database, task_id)))

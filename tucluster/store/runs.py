@@ -71,11 +71,15 @@ def take_over(database: Database, run_id: str, stale_before: dt.datetime, change
     return result.modified_count == 1
 
 
-def fail_stale(database: Database, stale_before: dt.datetime) -> int:
-    """Fail every running or paused run whose worker has been silent since ``stale_before``."""
+def fail_stale(database: Database, stale_before: dt.datetime, run_id: str | None = None) -> int:
+    """Fail every running or paused run (or only ``run_id``) whose worker has been silent since
+    ``stale_before``."""
     now = utcnow()
+    query = {"state": {"$in": ["running", "paused"]}, "heartbeat": {"$lt": stale_before}}
+    if run_id is not None:
+        query["_id"] = run_id
     result = database.db.runs.update_many(
-        {"state": {"$in": ["running", "paused"]}, "heartbeat": {"$lt": stale_before}},
+        query,
         {"$set": {"state": "failed", "finished": now, "updated": now,
                   "error": "worker lost: no heartbeat from its worker; retry the run"}},
     )

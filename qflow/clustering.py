@@ -80,8 +80,9 @@ class ClusteringRun:
             self.run_log.note(f"loaded {len(points)} rows of {self.run['dataset']} ({', '.join(self.columns)})")
         self.set_phase("Ready")
 
-    def take_new_points(self, now: float) -> int:
-        batches = (self.pushes.poll() if self.pushes else []) + (self.source.poll(now) if self.source else [])
+    def take_new_points(self, now: float, pushes_read: bool) -> int:
+        batches = self.pushes.take() if self.pushes and pushes_read else []
+        batches += self.source.poll(now) if self.source else []
         if self.source and self.source.columns and not self.columns:
             self.columns = self.source.columns
             run_store.update(self.database, self.run_id, {"columns": self.columns})
@@ -175,7 +176,10 @@ class ClusteringRun:
         controls = {"state": "running"}
         while True:
             now = time.monotonic()
+            pushes_read = now >= next_control and self.pushes is not None
             if now >= next_control:
+                if pushes_read:
+                    self.pushes.peek()  # before the state: see Pushes
                 controls, next_control = self.read_controls(), now + CONTROL_PERIOD
                 if controls.get("cancelRequested") or controls["state"] not in ("running", "paused"):
                     return "cancelled"
@@ -186,7 +190,7 @@ class ClusteringRun:
                 time.sleep(0.05)
                 continue
             if online:
-                arrived = self.take_new_points(now)
+                arrived = self.take_new_points(now, pushes_read)
                 if arrived:
                     budget = self.control["iterPerData"] or math.inf
                 elif self.control["iterPerData"] == 0 and len(self.window):

@@ -35,11 +35,22 @@ class Window:
 
 
 class Pushes:
+    """Pushed batches, read in two steps: ``peek`` before the run's state is read, ``take`` after.
+
+    A push stored after a pause was answered is then always seen with the paused state, so a
+    paused run never takes it; it is taken after play.
+    """
+
     def __init__(self, database: Database, run_id: str):
         self.database, self.run_id, self.seq = database, run_id, 0
+        self._peeked: tuple[list[np.ndarray], int] = ([], 0)
 
-    def poll(self) -> list[np.ndarray]:
-        batches, self.seq = push_store.since(self.database, self.run_id, self.seq)
+    def peek(self) -> None:
+        self._peeked = push_store.since(self.database, self.run_id, self.seq)
+
+    def take(self) -> list[np.ndarray]:
+        batches, last = self._peeked
+        self._peeked, self.seq = ([], last), max(self.seq, last)
         return batches
 
 

@@ -5,7 +5,7 @@ import logging
 
 from celery import signals
 
-from qflow import clustering, monitor, simulation
+from qflow import clustering, engines, monitor, simulation
 from qflow.app import app
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def _start_monitor(sender, **_):
     global _monitor
     celery_app = sender.app
     queues = sorted(celery_app.amqp.queues.consume_from or celery_app.amqp.queues)
-    prefix = celery_app.settings.queue("engine.")
+    prefix = celery_app.settings.queue(engines.QUEUE_PREFIX)
     info = {"queues": queues, "engines": sorted(q[len(prefix):] for q in queues if q.startswith(prefix)),
             "concurrency": sender.controller.concurrency}
     _monitor = monitor.Monitor(celery_app.database, celery_app.settings, sender.hostname, info)

@@ -136,8 +136,10 @@ def worker(queues, engines, concurrency, name, loglevel, config):
     import qflow.tasks  # noqa: F401  (registers the tasks on the app)
 
     if queues is None:
-        names = [f"engine.{e}" for e in settings.engines] + ["clustering"]
-        queues = ",".join(settings.queue(q) for q in names)
+        from qflow.engines import queue_name
+
+        names = [queue_name(settings, e) for e in settings.engines] + [settings.queue("clustering")]
+        queues = ",".join(names)
     argv = ["worker", "--queues", queues, "--concurrency", str(concurrency), "--loglevel", loglevel,
             "--without-gossip", "--without-mingle"]
     argv += ["--hostname", name or f"tucluster-{os.getpid()}@%h"]

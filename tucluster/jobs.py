@@ -5,9 +5,9 @@ A run document is saved before its task is enqueued, and the task only receives 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import logging
 
+from qflow import engines
 from tucluster import catalog
 from tucluster.errors import Conflict, Invalid, NotFound, Unavailable
 from tucluster.settings import Settings
@@ -22,13 +22,9 @@ CELERY_STATES = {"queued": "PENDING", "running": "STARTED", "paused": "STARTED",
                  "succeeded": "SUCCESS", "failed": "FAILURE", "cancelled": "REVOKED"}
 
 
-def engine_queue(settings: Settings, engine: str) -> str:
-    return settings.queue(f"engine.{engine}")
-
-
 def run_queue(settings: Settings, run: dict) -> str:
     if run["kind"] == "simulation":
-        return engine_queue(settings, run["engine"])
+        return engines.queue_name(settings, run["engine"])
     return settings.queue("clustering")
 
 
@@ -60,22 +56,19 @@ class Dispatcher:
             return False
 
 
-def accepted_by(engine: dict, entry_point: str) -> bool:
-    return any(fnmatch.fnmatch(entry_point.lower(), pattern.lower()) for pattern in engine.get("entry_points", ["*"]))
-
-
 def choose_engine(settings: Settings, entry_point: str, engine: str | None) -> str:
-    engines = settings.engines
+    # The worker's own view of the engines, so both sides agree on what an engine accepts.
+    configured = engines.load_all(settings.engines)
     if engine is None:
-        engine = next((name for name, spec in engines.items() if accepted_by(spec, entry_point)), None)
+        engine = next((name for name, spec in configured.items() if spec.accepts(entry_point)), None)
         if engine is None:
-            raise Invalid(f"no configured engine runs {entry_point!r}; engines: {', '.join(engines) or 'none'}",
+            raise Invalid(f"no configured engine runs {entry_point!r}; engines: {', '.join(configured) or 'none'}",
                           errors={"engine": ["no engine for this entry point"]})
-    if engine not in engines:
-        raise Invalid(f"unknown engine {engine!r}; configured engines: {', '.join(sorted(engines)) or 'none'}",
+    if engine not in configured:
+        raise Invalid(f"unknown engine {engine!r}; configured engines: {', '.join(sorted(configured)) or 'none'}",
                       errors={"engine": [f"unknown engine {engine!r}"]})
-    if not accepted_by(engines[engine], entry_point):
-        patterns = ", ".join(engines[engine].get("entry_points", []))
+    if not configured[engine].accepts(entry_point):
+        patterns = ", ".join(configured[engine].entry_points)
         raise Invalid(f"engine {engine!r} runs entry points matching {patterns}, not {entry_point!r}",
                       errors={"entryPoint": [f"not an entry point of engine {engine!r}"]})
     return engine

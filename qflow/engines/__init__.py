@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 
+QUEUE_PREFIX = "engine."
+
+
+def queue_name(settings, engine: str) -> str:
+    """The queue of one engine's runs: a worker serves the queues of the engines it has."""
+    return settings.queue(QUEUE_PREFIX + engine)
+
+
 class EngineError(Exception):
     """An engine is misconfigured or cannot take a run."""
 

@@ -3,16 +3,13 @@ engine on a worker subprocess, its .sww converted to the same map grids swe2d wr
 from __future__ import annotations
 
 import io
-import uuid
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from tests.conftest import WorkerProcess, worker_name
-from tests.e2e.test_runs import wait_state
-from tests.e2e.test_swe2d_runs import example_zip
-from tests.support import make_zip
+from tests.support import folder_zip, make_zip, submit_simulation, upload_model, wait_state
 
 try:
     import anuga  # noqa: F401
@@ -33,22 +30,8 @@ def anuga_worker(settings, config_file, session_dir, database):
     process.stop()
 
 
-def upload(app, body: bytes) -> str:
-    from falcon import testing
-
-    name = f"anuga-{uuid.uuid4().hex[:6]}"
-    response = testing.TestClient(app).simulate_post("/models", params={"name": name}, body=body,
-                                                     headers={"Content-Type": "application/zip"})
-    assert response.status_code == 201, response.text
-    return name
-
-
-def run_script(client, model: str, entry_point: str = "dambreak.py", **overrides) -> dict:
-    body = {"kind": "simulation", "model": model, "entryPoint": entry_point, "engine": "anuga",
-            "overrides": overrides}
-    response = client.simulate_post("/runs", json=body)
-    assert response.status_code == 202, response.text
-    return response.json
+def run_script(client, model: str, entry_point: str = "dambreak.py") -> dict:
+    return submit_simulation(client, model, entry_point, "anuga")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +39,7 @@ def finished(app):
     from falcon import testing
 
     client = testing.TestClient(app)
-    accepted = run_script(client, upload(app, example_zip(EXAMPLE)))
+    accepted = run_script(client, upload_model(client, folder_zip(EXAMPLE), "anuga"))
     run = wait_state(client, accepted["id"], ("succeeded", "failed", "cancelled"), timeout=180)
     files = {f["path"]: f["size"] for f in client.simulate_get(f"/runs/{run['id']}/results").json["files"]}
     return run, files
@@ -107,7 +90,8 @@ def test_overrides_reach_the_script(client, finished):
 
 
 def test_failing_script_fails_the_run_with_its_traceback(client, app):
-    model = upload(app, make_zip({"broken.py": "import anuga\nraise RuntimeError('no mesh here')\n"}))
+    model = upload_model(client, make_zip({"broken.py": "import anuga\nraise RuntimeError('no mesh here')\n"}),
+                         "anuga")
     accepted = run_script(client, model, "broken.py")
     run = wait_state(client, accepted["id"], ("succeeded", "failed"), timeout=60)
     assert run["state"] == "failed" and run["exitCode"] == 1

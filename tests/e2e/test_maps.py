@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import io
-import uuid
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.e2e.test_runs import wait_state
-from tests.e2e.test_swe2d_runs import EXAMPLE, example_zip, run_dambreak
+from tests.e2e.test_swe2d_runs import EXAMPLE, run_dambreak
+from tests.support import folder_zip, upload_model, wait_state
 from tucluster import grids
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -19,10 +18,8 @@ pytestmark = pytest.mark.usefixtures("worker")
 def run_id(app):
     from falcon import testing
 
-    client, name = testing.TestClient(app), f"maps-{uuid.uuid4().hex[:6]}"
-    response = client.simulate_post("/models", params={"name": name}, body=example_zip(EXAMPLE),
-                                    headers={"Content-Type": "application/zip"})
-    assert response.status_code == 201, response.text
+    client = testing.TestClient(app)
+    name = upload_model(client, folder_zip(EXAMPLE), "maps")
     run = wait_state(client, run_dambreak(client, name)["id"], ("succeeded", "failed"), timeout=120)
     assert run["state"] == "succeeded", run["error"]
     return run["id"]

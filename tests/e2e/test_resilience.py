@@ -4,25 +4,20 @@ from __future__ import annotations
 import datetime
 import os
 import signal
-import uuid
 
 import pytest
 from falcon import testing
 
 from tests.conftest import WorkerProcess, worker_name
-from tests.e2e.test_runs import submit, wait_state
-from tests.support import simple_model
+from tests.e2e.test_runs import submit
+from tests.support import simple_model, upload_model, wait_state
 from tucluster.app import create_app
 from tucluster.store import Database
 
 
 @pytest.fixture(scope="module")
 def model(client):
-    name = f"res-{uuid.uuid4().hex[:6]}"
-    response = client.simulate_post("/models", params={"name": name}, body=simple_model(),
-                                    headers={"Content-Type": "application/zip"})
-    assert response.status_code == 201
-    return name
+    return upload_model(client, simple_model(), "res")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from tests.support import TCF, TGC, make_zip, simple_model, wait_for
+from tests.support import TCF, TGC, make_zip, simple_model, submit_simulation, upload_model, wait_for, wait_state
 from tucluster import jobs
 from tucluster.jobs import Dispatcher
 from tucluster.store import runs as run_store
@@ -20,28 +20,13 @@ pytestmark = pytest.mark.usefixtures("worker")
 def model(app):
     from falcon import testing
 
-    name = f"fake-{uuid.uuid4().hex[:6]}"
-    response = testing.TestClient(app).simulate_post("/models", params={"name": name}, body=simple_model(),
-                                                     headers={"Content-Type": "application/zip"})
-    assert response.status_code == 201, response.text
-    return name
+    return upload_model(testing.TestClient(app), simple_model(), "fake")
 
 
 def submit(client, model, engine="fake", **overrides):
-    body = {"kind": "simulation", "model": model, "entryPoint": "run.tcf", "engine": engine,
-            "overrides": {key.replace("_", " "): value for key, value in overrides.items()}}
-    response = client.simulate_post("/runs", json=body)
-    assert response.status_code == 202, response.text
-    return response.json
-
-
-def wait_state(client, run_id, states, timeout=60):
-    states = (states,) if isinstance(states, str) else states
-
-    def reached():
-        run = client.simulate_get(f"/runs/{run_id}").json
-        return run if run["state"] in states else None
-    return wait_for(reached, timeout, message=f"run {run_id} to reach {states}")
+    """A run of the fake engine; keyword overrides spell spaces as underscores (Fake_Steps)."""
+    return submit_simulation(client, model, "run.tcf", engine,
+                             {key.replace("_", " "): value for key, value in overrides.items()})
 
 
 def test_run_end_to_end(client, model, worker):
@@ -205,9 +190,8 @@ class TestRefusedSubmissions:
         assert client.simulate_post("/runs", json={"model": "nope", "entryPoint": "run.tcf"}).status_code == 404
 
     def test_model_with_missing_files(self, client):
-        name = f"holes-{uuid.uuid4().hex[:6]}"
         body = make_zip({"run.tcf": TCF + "BC Control File == bc.tbc\n", "model/grid.tgc": TGC})
-        client.simulate_post("/models", params={"name": name}, body=body, headers={"Content-Type": "application/zip"})
+        name = upload_model(client, body, "holes")
         response = client.simulate_post("/runs", json={"model": name, "entryPoint": "run.tcf", "engine": "fake"})
         assert response.status_code == 422
         assert response.json["errors"]["validation"][0]["missing"][0]["path"] == "bc.tbc"

@@ -3,41 +3,26 @@ upload -> RabbitMQ -> worker subprocess -> engine -> results in GridFS."""
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_runs import wait_state
-from tests.support import make_zip, wait_for
+from tests.support import folder_zip, submit_simulation, upload_model, wait_for, wait_state
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "dambreak"
 
 
-def example_zip(folder: Path) -> bytes:
-    return make_zip({path.relative_to(folder).as_posix(): path.read_bytes()
-                     for path in sorted(folder.rglob("*")) if path.is_file()})
-
-
 @pytest.fixture(scope="module")
 def dambreak(app):
     from falcon import testing
 
-    name = f"dambreak-{uuid.uuid4().hex[:6]}"
-    response = testing.TestClient(app).simulate_post("/models", params={"name": name}, body=example_zip(EXAMPLE),
-                                                     headers={"Content-Type": "application/zip"})
-    assert response.status_code == 201, response.text
-    return name
+    return upload_model(testing.TestClient(app), folder_zip(EXAMPLE), "dambreak")
 
 
 def run_dambreak(client, model, **overrides) -> dict:
-    body = {"kind": "simulation", "model": model, "entryPoint": "dambreak.tcf", "engine": "swe2d",
-            "overrides": overrides}
-    response = client.simulate_post("/runs", json=body)
-    assert response.status_code == 202, response.text
-    return response.json
+    return submit_simulation(client, model, "dambreak.tcf", "swe2d", overrides)
 
 
 @pytest.fixture(scope="module")

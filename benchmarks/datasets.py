@@ -15,10 +15,11 @@ import time
 
 import numpy as np
 
-from tucluster import datasets as tables
-from tucluster import embedded
+from tucluster.formats import tables
+from tucluster.cli import embedded
 from tucluster import settings as settings_module
 from tucluster.store import Database
+from tucluster.services import datasets as dataset_service
 from tucluster.store import datasets as dataset_store
 
 BUDGET_SECONDS = 1.0
@@ -54,7 +55,7 @@ def run(database, rows, repeat):
     if dataset_store.exists(database, name):
         dataset_store.delete(database, name)
     start = time.perf_counter()
-    created = dataset_store.create(database, name, table)
+    created = dataset_service.create(database, name, table)
     out(f"create {rows}x{len(COLUMNS)} double: {time.perf_counter() - start:.2f} s, {created['size'] / 2**20:.1f} MiB")
 
     one, column = best(repeat, lambda: dataset_store.numeric_matrix(database, name, ["x0"]))
@@ -73,7 +74,7 @@ def run(database, rows, repeat):
     out(f"numeric_matrix {len(COLUMNS)} columns, 1000 rows in the middle: {part * 1e3:.1f} ms")
 
     extra = rng.normal(size=(100, len(COLUMNS))).tolist()
-    push, _ = best(repeat, lambda: dataset_store.append(database, name, extra))
+    push, _ = best(repeat, lambda: dataset_service.append(database, name, extra))
     out(f"append 100 rows (rewrites the short last chunk): {push * 1e3:.1f} ms")
     dataset_store.delete(database, name)
 

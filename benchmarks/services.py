@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import requests
 
-from tucluster import embedded
+from tucluster.cli import embedded
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Exchange, Queue
 
+from qflow import engines
 from qflow.engines import queue_name
 from tucluster import settings as settings_module
 from tucluster.settings import Settings
@@ -62,6 +63,7 @@ def _transport_options(settings: Settings) -> dict:
 class QflowCelery(Celery):
     settings: Settings | None = None
     _database: Database | None = None
+    _engines: dict | None = None
 
     def on_configure(self):
         # Called lazily by Celery the first time configuration is read.
@@ -75,10 +77,19 @@ class QflowCelery(Celery):
             self._database = Database(self.settings)
         return self._database
 
+    @property
+    def engines(self) -> dict:
+        """The engines this worker serves, built once from its settings."""
+        if self._engines is None:
+            self.loader  # noqa: B018  (as for database)
+            self._engines = engines.load_all(self.settings.engines)
+        return self._engines
+
 
 def configure(celery_app: QflowCelery, settings: Settings) -> QflowCelery:
     celery_app.settings = settings
     celery_app._database = None
+    celery_app._engines = None
     celery_app.conf.update(celery_config(settings))
     return celery_app
 

@@ -2,7 +2,7 @@
 
 Between two iterations an online run reads its controls (pause, play, stop, cancel,
 reconfigure: at most every CONTROL_PERIOD seconds), takes pushed points and pulls its source.
-Control parameters (``tucluster.clustering.CONTROL``):
+Control parameters (``qflow.algorithms.control.CONTROL``):
 
 - ``iterPerData``: each arrival of new points grants that many iterations; 0 iterates
   continuously. Batch runs iterate until convergence or ``iter``.
@@ -20,11 +20,12 @@ import time
 
 import numpy as np
 
-from qflow.algorithms import ALGORITHMS, Assembly, build
+from qflow.algorithms import ALGORITHMS, Assembly, build, split
 from qflow.feeds import Pushes, Source, Window
 from qflow.lifecycle import RunLog, claim
-from tucluster.clustering import split
+from tucluster import states
 from tucluster.store import Database, utcnow
+from tucluster.store import datasets as dataset_store
 from tucluster.store import frames as frame_store
 from tucluster.store import labels as label_store
 from tucluster.store import runs as run_store
@@ -70,8 +71,6 @@ class ClusteringRun:
     def load(self) -> None:
         self.set_phase("Initializing")
         if self.run.get("dataset"):
-            from tucluster.store import datasets as dataset_store
-
             if self.algo.params.get("space") == "dtw":
                 points = dataset_store.series_matrix(self.database, self.run["dataset"], self.columns[0])
             else:
@@ -153,8 +152,6 @@ class ClusteringRun:
         stable = np.asarray(self.labels)[index].tolist()
         ids = None
         if self.run.get("identifier") and self.run.get("dataset") and not self.pushed:
-            from tucluster.store import datasets as dataset_store
-
             ids = dataset_store.column_values(self.database, self.run["dataset"], self.run["identifier"])
         label_store.replace(self.database, self.run_id, stable, ids)
 
@@ -173,7 +170,7 @@ class ClusteringRun:
     def loop(self) -> str:
         online = bool(self.run.get("online"))
         budget, next_control, last_publish, last_iteration = (0 if online else 1), 0.0, 0.0, 0.0
-        controls = {"state": "running"}
+        controls = {"state": states.RUNNING}
         while True:
             now = time.monotonic()
             pushes_read = now >= next_control and self.pushes is not None
@@ -181,11 +178,11 @@ class ClusteringRun:
                 if pushes_read:
                     self.pushes.peek()  # before the state: see Pushes
                 controls, next_control = self.read_controls(), now + CONTROL_PERIOD
-                if controls.get("cancelRequested") or controls["state"] not in ("running", "paused"):
-                    return "cancelled"
+                if controls.get("cancelRequested") or controls["state"] not in states.HELD:
+                    return states.CANCELLED
                 if controls.get("stopRequested"):
-                    return "succeeded"
-            if controls["state"] == "paused":
+                    return states.SUCCEEDED
+            if controls["state"] == states.PAUSED:
                 self.set_phase("Idle")
                 time.sleep(0.05)
                 continue
@@ -198,7 +195,7 @@ class ClusteringRun:
                 idle_since = self.last_data or self.run_started
                 if self.control["timeout"] and (utcnow() - idle_since).total_seconds() > self.control["timeout"]:
                     self.run_log.note(f"no new data for {self.control['timeout']} s: finishing")
-                    return "succeeded"
+                    return states.SUCCEEDED
             frequency = self.control["iterFreq"]
             if budget > 0 and len(self.window) and (not frequency or now - last_iteration >= 1.0 / frequency):
                 self.set_phase("Running")
@@ -210,7 +207,7 @@ class ClusteringRun:
                     self.publish()
                     last_publish = now
                 if not online and self.batch_done():
-                    return "succeeded"
+                    return states.SUCCEEDED
             else:
                 if online and self.algo.figures["iterations"]:
                     self.set_phase("Idle")
@@ -231,17 +228,17 @@ def execute(database: Database, settings, run_id: str, worker: str) -> str | Non
             job.publish()
             job.store_labels()
         changes = {"finished": utcnow(), "phase": "Finished", "figures": job.figures()}
-        if outcome == "succeeded":
+        if outcome == states.SUCCEEDED:
             changes["progress"] = 1.0
         else:
             changes["error"] = "cancelled while running"
-        run_store.transition(database, run_id, ("running", "paused"), dict(changes, state=outcome))
+        run_store.transition(database, run_id, states.HELD, dict(changes, state=outcome))
         run_log.note(f"run {outcome} after {job.algo.figures['iterations']} iteration(s)")
         return outcome
     except Exception as exc:
         log.exception("clustering run %s failed", run_id)
         run_log.note(f"error: {exc}")
-        run_store.transition(database, run_id, ("running", "paused"),
-                             {"state": "failed", "finished": utcnow(), "phase": "Finished",
+        run_store.transition(database, run_id, states.HELD,
+                             {"state": states.FAILED, "finished": utcnow(), "phase": "Finished",
                               "error": f"{type(exc).__name__}: {exc}"})
-        return "failed"
+        return states.FAILED

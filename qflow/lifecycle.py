@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from tucluster import states
 from tucluster.settings import Settings
 from tucluster.store import Database, utcnow
 from tucluster.store import logs as log_store
@@ -31,8 +32,8 @@ class RunLog:
 def claim(database: Database, settings: Settings, run_id: str, worker: str) -> dict | None:
     """queued -> running atomically; or take over a running run whose worker died."""
     now = utcnow()
-    changes = {"state": "running", "started": now, "heartbeat": now, "worker": worker}
-    if run_store.transition(database, run_id, "queued", dict(changes, attempts=1)):
+    changes = {"state": states.RUNNING, "started": now, "heartbeat": now, "worker": worker}
+    if run_store.transition(database, run_id, states.QUEUED, dict(changes, attempts=1)):
         return run_store.get(database, run_id)
     stale_before = now - dt.timedelta(seconds=settings.stale_after_seconds)
     if run_store.take_over(database, run_id, stale_before, changes):

@@ -32,7 +32,7 @@ class Monitor:
             log.warning("could not remove the heartbeat of %s: %s", self.name, exc)
 
     def beat_once(self) -> None:
-        active = self.database.db.runs.count_documents({"worker": self.name, "state": {"$in": ["running", "paused"]}})
+        active = run_store.count_held(self.database, self.name)
         worker_store.beat(self.database, self.name, dict(self.info, active=active, pid=os.getpid(),
                                                          host=socket.gethostname()))
         stale_before = utcnow() - dt.timedelta(seconds=self.settings.stale_after_seconds)

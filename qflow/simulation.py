@@ -7,6 +7,7 @@ import time
 
 from qflow import engines, process, workspace
 from qflow.lifecycle import RunLog, claim
+from tucluster import states
 from tucluster.settings import Settings
 from tucluster.store import Database, utcnow
 from tucluster.store import logs as log_store
@@ -15,7 +16,7 @@ from tucluster.store import runs as run_store
 log = logging.getLogger(__name__)
 
 
-def execute(database: Database, settings: Settings, run_id: str, worker: str) -> str | None:
+def execute(database: Database, settings: Settings, engine_registry: dict, run_id: str, worker: str) -> str | None:
     run = claim(database, settings, run_id, worker)
     if run is None:
         current = run_store.get(database, run_id, {"state": 1})
@@ -25,7 +26,7 @@ def execute(database: Database, settings: Settings, run_id: str, worker: str) ->
     run_log.note(f"run {run_id} started on {worker} (attempt {run.get('attempts', 1)})")
     space = None
     try:
-        engine = engines.load_all(settings.engines).get(run["engine"])
+        engine = engine_registry.get(run["engine"])
         if engine is None:
             raise engines.EngineError(f"this worker has no engine {run['engine']!r}")
         run_log.note(f"preparing the model {run['model']!r} ({run['entryPoint']})")
@@ -37,15 +38,15 @@ def execute(database: Database, settings: Settings, run_id: str, worker: str) ->
             from qflow.engines import postprocess
 
             postprocess.run(engine.postprocess, space, run_log)
-        results = workspace.upload_results(database, run_id, workspace.result_files(space))
+        results = workspace.upload_results(database, run_id, space.written())
         run_log.note(f"{len(results)} result file(s) stored")
         return _finish(database, settings, run_id, outcome, results, run_log)
     except Exception as exc:
         log.exception("run %s failed on the worker", run_id)
         run_log.note(f"error: {exc}")
-        run_store.transition(database, run_id, "running", {"state": "failed", "finished": utcnow(),
+        run_store.transition(database, run_id, states.RUNNING, {"state": states.FAILED, "finished": utcnow(),
                                                             "error": f"{type(exc).__name__}: {exc}"})
-        return "failed"
+        return states.FAILED
     finally:
         if space is not None and not settings.keep_scratch:
             workspace.discard(space)
@@ -68,7 +69,7 @@ def _supervise(database, settings, run_id, engine, argv, space, run, run_log) ->
 
     def should_stop() -> bool:
         current = run_store.get(database, run_id, {"state": 1, "cancelRequested": 1})
-        return current is None or current["state"] != "running" or bool(current.get("cancelRequested"))
+        return current is None or current["state"] != states.RUNNING or bool(current.get("cancelRequested"))
 
     env = workspace.environment(space, run, dict(engine.environment))
     return process.supervise(argv, cwd=space.model_dir, env=env, on_output=on_output, should_stop=should_stop,
@@ -80,13 +81,13 @@ def _finish(database, settings, run_id, outcome: process.Outcome, results: list[
     common = {"finished": now, "results": results, "exitCode": outcome.returncode}
     if outcome.stopped:
         run_log.note("cancelled: the engine's process group was terminated")
-        state, extra = "cancelled", {"error": "cancelled while running"}
+        state, extra = states.CANCELLED, {"error": "cancelled while running"}
     elif outcome.returncode == 0:
         run_log.note("engine finished (exit code 0)")
-        state, extra = "succeeded", {"progress": 1.0}
+        state, extra = states.SUCCEEDED, {"progress": 1.0}
     else:
         run_log.note(f"engine failed with exit code {outcome.returncode}")
         tail = log_store.tail(database, run_id, settings.error_tail_lines)
-        state, extra = "failed", {"error": f"engine exited with code {outcome.returncode}\n{tail}"}
-    run_store.transition(database, run_id, "running", dict(common, state=state, **extra))
+        state, extra = states.FAILED, {"error": f"engine exited with code {outcome.returncode}\n{tail}"}
+    run_store.transition(database, run_id, states.RUNNING, dict(common, state=state, **extra))
     return state

@@ -14,7 +14,7 @@ _monitor: monitor.Monitor | None = None
 
 @app.task(name="qflow.run_simulation", bind=True)
 def run_simulation(self, run_id: str) -> str | None:
-    return simulation.execute(self.app.database, self.app.settings, run_id, self.request.hostname)
+    return simulation.execute(self.app.database, self.app.settings, self.app.engines, run_id, self.request.hostname)
 
 
 @app.task(name="qflow.run_clustering", bind=True)

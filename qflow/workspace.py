@@ -11,10 +11,10 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
-from tucluster import archives, controlfiles
+from tucluster.formats import archives, controlfiles
 from tucluster.store import Database
-from tucluster.store import models as model_store
-from tucluster.store import runs as run_store
+from tucluster.store import archives as archive_store
+from tucluster.store import results as result_store
 
 CHUNK = 1024 * 1024
 # Where a TUFLOW-style control file sends its outputs, relative to the run's output folder.
@@ -28,6 +28,15 @@ class Workspace:
     output_dir: str
     control_file: str
     inputs: dict = field(default_factory=dict)  # relative path -> (size, mtime_ns) after preparation
+
+    def written(self) -> list[tuple[str, str]]:
+        """(result path, absolute path) of everything the run produced, sorted: every file under the
+        output folder and every file the engine created or changed in the work copy."""
+        found = [(path, os.path.join(self.output_dir, path)) for path in _snapshot(self.output_dir)]
+        for path, signature in _snapshot(self.model_dir).items():
+            if self.inputs.get(path) != signature:
+                found.append((path, os.path.join(self.model_dir, path)))
+        return sorted(found)
 
 
 def _snapshot(directory: str) -> dict:
@@ -59,7 +68,7 @@ def prepare(database: Database, run: dict, scratch_dir: str) -> Workspace:
     model_dir, output_dir = os.path.join(root, "model"), os.path.join(root, "output")
     os.makedirs(model_dir)
     os.makedirs(output_dir)
-    with database.bucket(model_store.BUCKET).open_download_stream(run["archiveId"]) as stream:
+    with archive_store.open_archive(database, run["archiveId"]) as stream:
         archives.extract(stream, model_dir)
     control_file = os.path.join(model_dir, run["entryPoint"])
     if run["entryPoint"].lower().endswith(".tcf"):
@@ -78,21 +87,11 @@ def environment(workspace: Workspace, run: dict, extra: dict) -> dict:
     return env
 
 
-def result_files(workspace: Workspace) -> list[tuple[str, str]]:
-    """(result path, absolute path) of everything the run produced, sorted."""
-    found = [(path, os.path.join(workspace.output_dir, path)) for path in _snapshot(workspace.output_dir)]
-    for path, signature in _snapshot(workspace.model_dir).items():
-        if workspace.inputs.get(path) != signature:
-            found.append((path, os.path.join(workspace.model_dir, path)))
-    return sorted(found)
-
-
 def upload_results(database: Database, run_id: str, files: list[tuple[str, str]]) -> list[dict]:
-    bucket = database.bucket(run_store.BUCKET)
     uploaded = []
     for path, absolute in files:
         with open(absolute, "rb") as handle:
-            file_id = bucket.upload_from_stream(path, handle, metadata={"run": run_id, "path": path})
+            file_id = result_store.upload(database, run_id, path, handle)
         uploaded.append({"path": path, "size": os.path.getsize(absolute), "fileId": file_id})
     return uploaded
 

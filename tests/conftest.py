@@ -13,7 +13,7 @@ import pytest
 from falcon import testing
 
 from tests.support import wait_for
-from tucluster import embedded
+from tucluster.cli import embedded
 from tucluster import settings as settings_module
 from tucluster.app import create_app
 from tucluster.store import Database

@@ -1,4 +1,5 @@
-"""The WSGI application: ``create_app(settings, store=None, jobs=None)``; ``get_app()`` for gunicorn."""
+"""The WSGI application: ``create_app(settings, store=None, jobs=None)``, every route in one table;
+``get_app()`` for gunicorn."""
 from __future__ import annotations
 
 import logging
@@ -6,56 +7,63 @@ import logging
 import falcon
 import pymongo.errors
 
-from tucluster import errors, openapi
+from qflow import engines
+from tucluster import openapi
 from tucluster import settings as settings_module
-from tucluster.jobs import Dispatcher
-from tucluster.resources import health, models, results, runs
-from tucluster.resources.base import Context
+from tucluster.http import Context, install_error_handlers
+from tucluster.resources import clustering, datasets, health, maps, models, results, runs
+from tucluster.services.dispatch import Dispatcher
 from tucluster.settings import Settings
 from tucluster.store import Database
 
 log = logging.getLogger(__name__)
 
 
-def routes(context: Context) -> list[tuple]:
-    table = [
+def routes(context: Context) -> list[tuple[str, object]]:
+    """(URI template, resource) of every endpoint but ``/openapi.json``, grouped by noun."""
+    return [
         ("/ping", health.Ping()),
         ("/health", health.Health(context)),
         ("/workers", health.Workers(context)),
         ("/engines", health.Engines(context)),
+
         ("/models", models.ModelCollection(context)),
         ("/models/{name}", models.ModelItem(context)),
         ("/models/{name}/files", models.ModelFiles(context)),
         ("/models/{name}/files/{path:path}", models.ModelFile(context)),
         ("/models/{name}/archive", models.ModelArchive(context)),
         ("/models/{name}/validation", models.ModelValidation(context)),
+
+        ("/datasets", datasets.DatasetCollection(context)),
+        ("/datasets/{name}", datasets.DatasetItem(context)),
+        ("/datasets/{name}/rows", datasets.DatasetRows(context)),
+        ("/datasets/{name}/columns/{column}", datasets.DatasetColumn(context)),
+
         ("/runs", runs.RunCollection(context)),
         ("/runs/{run_id}", runs.RunItem(context)),
         ("/runs/{run_id}/cancel", runs.RunCancel(context)),
         ("/runs/{run_id}/retry", runs.RunRetry(context)),
         ("/runs/{run_id}/logs", runs.RunLogs(context)),
+        ("/runs/{run_id}/events", runs.Events(context)),
+        ("/tasks/{task_id}", runs.Task(context)),
+
         ("/runs/{run_id}/results", results.RunResults(context)),
         ("/runs/{run_id}/results.zip", results.RunResultsZip(context)),
         ("/runs/{run_id}/results/{path:path}", results.RunResultFile(context)),
-        ("/tasks/{task_id}", runs.Task(context)),
+        ("/runs/{run_id}/maps", maps.MapList(context)),
+        ("/runs/{run_id}/maps/{map_type}.png", maps.MapImage(context)),
+
+        ("/algorithms", clustering.Algorithms()),
+        ("/runs/{run_id}/pause", clustering.Pause(context)),
+        ("/runs/{run_id}/play", clustering.Play(context)),
+        ("/runs/{run_id}/stop", clustering.Stop(context)),
+        ("/runs/{run_id}/push", clustering.Push(context)),
+        ("/runs/{run_id}/copy", clustering.Copy(context)),
+        ("/runs/{run_id}/centroids", clustering.Centroids(context)),
+        ("/runs/{run_id}/centroids/history", clustering.History(context)),
+        ("/runs/{run_id}/labels", clustering.Labels(context)),
+        ("/runs/{run_id}/view", clustering.View(context)),
     ]
-    table.extend(_optional_routes(context))
-    return table
-
-
-def _optional_routes(context: Context) -> list[tuple]:
-    """Routes of features that live in their own modules (maps, datasets, clustering)."""
-    extra = []
-    for module_name in ("tucluster.resources.maps", "tucluster.resources.datasets",
-                        "tucluster.resources.clustering"):
-        try:
-            module = __import__(module_name, fromlist=["routes"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        extra.extend(module.routes(context))
-    return extra
 
 
 class OpenAPI:
@@ -77,19 +85,16 @@ class OpenAPI:
 
 
 def create_app(settings: Settings, store: Database | None = None, jobs: Dispatcher | None = None) -> falcon.App:
-    database = store or Database(settings)
-    context = Context(settings=settings, database=database, dispatcher=jobs or Dispatcher(settings))
+    # The engine registry is built once per process, with the worker's own code.
+    context = Context(settings=settings, database=store or Database(settings),
+                      dispatcher=jobs or Dispatcher(settings), engines=engines.load_all(settings.engines))
     app = falcon.App(cors_enable=True)
     app.req_options.strip_url_path_trailing_slash = True
-    errors.install(app)
+    install_error_handlers(app)
     table = routes(context)
     table.append(("/openapi.json", OpenAPI(table)))
-    for route in table:
-        uri, resource = route[0], route[1]
-        if len(route) > 2:
-            app.add_route(uri, resource, suffix=route[2])
-        else:
-            app.add_route(uri, resource)
+    for uri, resource in table:
+        app.add_route(uri, resource)
     return app
 
 

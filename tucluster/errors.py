@@ -1,97 +1,45 @@
-"""Domain errors, raised by business code and mapped to HTTP once, in ``install``."""
+"""Domain errors: raised by services, the store and the formats, and mapped to HTTP once, in
+``tucluster.http``. They know nothing of HTTP; each says what went wrong in words a user can act on."""
 from __future__ import annotations
-
-import logging
-
-import falcon
-
-log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    status = falcon.HTTP_400
-    title = "Bad request"
-
-    def __init__(self, description: str, errors: dict | None = None, headers: dict | None = None):
+    def __init__(self, description: str, errors: dict | None = None):
         super().__init__(description)
         self.description = description
         self.errors = errors or {}
-        self.headers = headers or {}
-
-
-class Malformed(DomainError):
-    status, title = falcon.HTTP_400, "Malformed request"
 
 
 class NotFound(DomainError):
-    status, title = falcon.HTTP_404, "Not found"
+    """The thing asked for does not exist (or is not the caller's to see)."""
 
 
 class Conflict(DomainError):
-    status, title = falcon.HTTP_409, "Conflict"
-
-
-class TooLarge(DomainError):
-    status, title = falcon.HTTP_413, "Payload too large"
-
-
-class UnsupportedMedia(DomainError):
-    status, title = falcon.HTTP_415, "Unsupported media type"
+    """The request clashes with the current state: a taken name, an illegal state transition."""
 
 
 class Invalid(DomainError):
-    status, title = falcon.HTTP_422, "Validation failed"
+    """The request is well formed but its content fails validation."""
 
 
-class Forbidden(DomainError):
-    status, title = falcon.HTTP_403, "Forbidden"
+class TooLarge(DomainError):
+    """A body or an archive beyond its configured limit."""
+
+
+class UnsupportedMedia(DomainError):
+    """A body in a content type the operation does not take."""
 
 
 class Unavailable(DomainError):
-    status, title = falcon.HTTP_503, "Service unavailable"
+    """A service the platform depends on (database, broker) does not answer; try again later."""
 
     def __init__(self, description: str, retry_after: int = 5):
-        super().__init__(description, headers={"Retry-After": str(retry_after)})
+        super().__init__(description)
+        self.retry_after = retry_after
 
 
-def _body(title: str, description: str, errors: dict | None = None) -> dict:
-    return {"title": title, "description": description, "errors": errors or {}}
-
-
-def _domain_error(req, resp, ex: DomainError, params):
-    resp.status = ex.status
-    resp.media = _body(ex.title, ex.description, ex.errors)
-    for name, value in ex.headers.items():
-        resp.set_header(name, value)
-
-
-def _http_error(req, resp, ex: falcon.HTTPError, params):
-    resp.status = ex.status
-    resp.media = _body(ex.title or "Error", ex.description or "", getattr(ex, "errors", None))
-    for name, value in (ex.headers or {}).items():
-        resp.set_header(name, value)
-
-
-def _unexpected(req, resp, ex: Exception, params):
-    log.exception("unhandled error on %s %s", req.method, req.path)
-    resp.status = falcon.HTTP_500
-    resp.media = _body("Internal error", "The server failed to answer; the error was logged.")
-
-
-def _service_down(what: str):
-    def handler(req, resp, ex, params):
-        log.warning("%s unavailable on %s %s: %s", what, req.method, req.path, ex)
-        _domain_error(req, resp, Unavailable(f"the {what} is unavailable; try again shortly"), params)
-    return handler
-
-
-def install(app: falcon.App) -> None:
-    """Map every error to the JSON body of the API contract (Falcon picks the most specific handler)."""
-    import pymongo.errors
-    from kombu.exceptions import OperationalError
-
-    app.add_error_handler(Exception, _unexpected)
-    app.add_error_handler(falcon.HTTPError, _http_error)
-    app.add_error_handler(DomainError, _domain_error)
-    app.add_error_handler(pymongo.errors.ConnectionFailure, _service_down("database"))
-    app.add_error_handler(OperationalError, _service_down("task broker"))
+def require(value, message: str):
+    """``value`` unless it is None; NotFound(message) when it is."""
+    if value is None:
+        raise NotFound(message)
+    return value

@@ -5,47 +5,29 @@ the component names registered below.
 """
 from __future__ import annotations
 
-import importlib
 import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.yaml_utils import load_operations_from_docstring
 
+from tucluster.schemas import clustering, common, datasets, health, maps, models, runs
+
 METHODS = ("get", "post", "put", "patch", "delete")
-FEATURE_SCHEMAS = ("tucluster.schemas.datasets", "tucluster.schemas.clustering", "tucluster.schemas.maps")
+SCHEMA_MODULES = (common, health, models, runs, datasets, clustering, maps)
 
 
 def _components() -> dict:
-    from tucluster.schemas import common, health, models, runs
-
-    found = {
-        "Error": common.ErrorSchema, "Ping": health.PingSchema, "Health": health.HealthSchema,
-        "Worker": health.WorkerSchema, "Engine": health.EngineSchema,
-        "Model": models.ModelSchema, "ModelPage": models.ModelPageSchema, "ModelQuery": models.ModelQuerySchema,
-        "ModelPatch": models.ModelPatchSchema, "FileTree": models.FileTreeSchema,
-        "ValidationReport": models.ValidationReportSchema,
-        "SimulationCreate": runs.SimulationCreateSchema, "Run": runs.RunSchema, "RunPage": runs.RunPageSchema,
-        "RunQuery": runs.RunQuerySchema, "RunPatch": runs.RunPatchSchema, "Retry": runs.RetrySchema,
-        "Log": runs.LogSchema, "LogQuery": runs.LogQuerySchema, "Task": runs.TaskSchema,
-        "ResultTree": runs.ResultTreeSchema,
-    }
-    # Feature modules (datasets, clustering, maps) register their own components.
-    for module_name in FEATURE_SCHEMAS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+    """Every schema module's ``COMPONENTS``: the names responder docstrings refer to."""
+    found = {}
+    for module in SCHEMA_MODULES:
         found.update(module.COMPONENTS)
     return found
 
 
-def _responders(resource, suffix: str | None):
+def _responders(resource):
     for method in METHODS:
-        name = f"on_{method}" + (f"_{suffix}" if suffix else "")
-        responder = getattr(resource, name, None)
+        responder = getattr(resource, f"on_{method}", None)
         if responder is not None:
             yield method, responder
 
@@ -59,11 +41,9 @@ def build(routes, title: str = "TuCluster", version: str = "0.1.0") -> dict:
         if name not in spec.components.schemas:
             spec.components.schema(name, schema=schema)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for route in routes:
-        uri, resource = route[0], route[1]
-        suffix = route[2] if len(route) > 2 else None
+    for uri, resource in routes:
         operations = {}
-        for method, responder in _responders(resource, suffix):
+        for method, responder in _responders(resource):
             doc = load_operations_from_docstring(responder.__doc__ or "") or {}
             operation = doc.get(method) or _from_plain_docstring(responder)
             operation.setdefault("summary", (responder.__doc__ or "").strip().splitlines()[0] if responder.__doc__ else method)

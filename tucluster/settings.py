@@ -1,6 +1,6 @@
 """Settings: read once, frozen, passed around. Nothing is read at import time.
 
-Order of precedence: built-in defaults (config/tucluster.toml shipped with the package)
+Order of precedence: built-in defaults (``defaults.toml``, shipped inside the package)
 < the file named by ``path`` or ``TUCLUSTER_CONFIG`` < ``TUCLUSTER_*`` environment variables.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "tucluster.toml"
+DEFAULTS_FILE = Path(__file__).resolve().parent / "defaults.toml"
 ENV_PREFIX = "TUCLUSTER_"
 
 

@@ -23,7 +23,7 @@ import tempfile
 
 import numpy as np
 
-from tucluster import grids
+from tucluster.formats import grids
 
 log = logging.getLogger("qflow.engines.anuga_convert")
 

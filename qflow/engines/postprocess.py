@@ -32,19 +32,7 @@ def run(kind: str, workspace, run_log) -> None:
 
 def written_files(workspace, suffix: str) -> list[str]:
     """Absolute paths of files ending in ``suffix`` that the run wrote, sorted."""
-    found = []
-    for base, check_inputs in ((workspace.output_dir, False), (workspace.model_dir, True)):
-        for folder, _, names in os.walk(base):
-            for name in names:
-                if not name.lower().endswith(suffix):
-                    continue
-                path = os.path.join(folder, name)
-                relative = os.path.relpath(path, base).replace(os.sep, "/")
-                status = os.stat(path)
-                if check_inputs and workspace.inputs.get(relative) == (status.st_size, status.st_mtime_ns):
-                    continue  # shipped with the model, not written by this run
-                found.append(path)
-    return sorted(found)
+    return sorted(absolute for path, absolute in workspace.written() if path.lower().endswith(suffix))
 
 
 def anuga(workspace, run_log) -> None:

@@ -9,6 +9,7 @@ import pytest
 from falcon import testing
 
 from tucluster import errors
+from tucluster.services import datasets as dataset_service
 from tucluster.store import datasets as dataset_store
 
 CSV = ("id,x,flag,when,label\n"
@@ -80,7 +81,7 @@ def test_json_upload_with_series_column_feeds_series_matrix(client, database):
 def test_csv_list_cells_become_a_series_column(client, database):
     name = fresh()
     assert upload(client, "id,s\n1,1;2;3\n2,4;5;6.5\n", name=name).status_code == 201
-    assert dataset_store.get(database, name)["columns"][1] == {"name": "s", "type": "double", "is_set": True}
+    assert dataset_service.get(database, name)["columns"][1] == {"name": "s", "type": "double", "is_set": True}
     assert dataset_store.series_matrix(database, name, "s").tolist() == [[1, 2, 3], [4, 5, 6.5]]
 
 
@@ -248,7 +249,7 @@ def test_delete_refused_while_a_run_uses_the_dataset(client, database):
 
 
 def test_matrices_match_the_upload_across_chunk_boundaries(database, monkeypatch):
-    from tucluster import datasets as tables
+    from tucluster.services.datasets import bodies as tables
 
     monkeypatch.setattr(dataset_store, "CHUNK_ROWS", 7)
     rng = np.random.default_rng(3)
@@ -258,9 +259,9 @@ def test_matrices_match_the_upload_across_chunk_boundaries(database, monkeypatch
     columns = [{"name": "x", "type": "double", "is_set": False}, {"name": "y", "type": "double", "is_set": False},
                {"name": "n", "type": "int", "is_set": False}, {"name": "s", "type": "double", "is_set": True}]
     name = fresh()
-    dataset_store.create(database, name, tables.from_rows(columns, rows[:10]))
-    assert dataset_store.append(database, name, rows[10:13]) == 13   # rewrites the short tail chunk
-    assert dataset_store.append(database, name, rows[13:]) == 30
+    dataset_service.create(database, name, tables.from_rows(columns, rows[:10]))
+    assert dataset_service.append(database, name, rows[10:13]) == 13   # rewrites the short tail chunk
+    assert dataset_service.append(database, name, rows[13:]) == 30
     assert dataset_store.row_count(database, name) == 30
     expected = np.column_stack([x, n])
     assert np.array_equal(dataset_store.numeric_matrix(database, name, ["x", "y", "n"]), expected)
@@ -323,7 +324,7 @@ def test_append_failing_midway_keeps_the_previous_rows(client, database, monkeyp
     before = stored_counts(database)
     _failing_inserts(monkeypatch, after=1)
     with pytest.raises(Exception, match="connection lost"):
-        dataset_store.append(database, name, [[4, "w"], [5, "v"], [6, "u"]])
+        dataset_service.append(database, name, [[4, "w"], [5, "v"], [6, "u"]])
     assert stored_counts(database) == before
     assert client.simulate_get(f"/datasets/{name}/rows").json["rows"] == [[1, "x"], [2, "y"], [3, "z"]]
 
@@ -333,5 +334,5 @@ def test_header_only_upload_then_append(client, database):
     response = upload(client, "a,b\n", name=name, types="a:double,b:text")
     assert response.status_code == 201 and response.json["rows"] == 0
     assert dataset_store.numeric_matrix(database, name, ["a"]).shape == (0, 1)
-    assert dataset_store.append(database, name, [{"a": 1.5, "b": "x"}]) == 1
+    assert dataset_service.append(database, name, [{"a": 1.5, "b": "x"}]) == 1
     assert client.simulate_get(f"/datasets/{name}/rows").json["rows"] == [[1.5, "x"]]

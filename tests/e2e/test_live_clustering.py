@@ -13,8 +13,8 @@ import requests
 from tests.conftest import serve
 from tests.e2e.clustering_support import blobs, finish, push, submit_online, wait_run
 from tests.support import wait_for
-from tucluster.flowsim import Flow
-from tucluster.flowsim import create_app as flowsim_app
+from tucluster.cli.flowsim import Flow
+from tucluster.cli.flowsim import create_app as flowsim_app
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from tests.e2e.test_swe2d_runs import EXAMPLE, run_dambreak
 from tests.support import folder_zip, upload_model, wait_state
-from tucluster import grids
+from tucluster.formats import grids
 
 pytestmark = pytest.mark.usefixtures("worker")
 

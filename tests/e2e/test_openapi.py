@@ -2,7 +2,7 @@
 from openapi_spec_validator import validate
 
 from tucluster.app import routes
-from tucluster.resources.base import Context
+from tucluster.http import Context
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -14,7 +14,7 @@ def test_document_is_valid_openapi(client):
 
 def test_every_route_and_method_is_documented(client, settings, database):
     paths = client.simulate_get("/openapi.json").json["paths"]
-    for route in routes(Context(settings, database, None)):
+    for route in routes(Context(settings, database, None, {})):
         uri = route[0].replace(":path}", "}")
         assert uri in paths, f"{uri} is not documented"
         for method in METHODS:

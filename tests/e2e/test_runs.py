@@ -9,8 +9,8 @@ import zipfile
 import pytest
 
 from tests.support import TCF, TGC, make_zip, simple_model, submit_simulation, upload_model, wait_for, wait_state
-from tucluster import jobs
-from tucluster.jobs import Dispatcher
+from tucluster.services import runs as jobs
+from tucluster.services.dispatch import Dispatcher
 from tucluster.store import runs as run_store
 
 pytestmark = pytest.mark.usefixtures("worker")

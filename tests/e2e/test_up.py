@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.support import simple_model, wait_for
-from tucluster import embedded
+from tucluster.cli import embedded
 
 
 def start_up(data_dir, port, config_file, prefix, log):

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from tests.support import simple_model
-from tucluster import archives
+from tucluster.formats import archives
 from tucluster.errors import Invalid, TooLarge
 from tucluster.settings import Settings
 

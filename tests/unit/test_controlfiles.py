@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tucluster import controlfiles
-from tucluster.controlfiles import DirectorySource, apply_overrides, parse, resolve, validate
+from tucluster.formats import controlfiles
+from tucluster.formats.controlfiles import DirectorySource, apply_overrides, parse, resolve, validate
 
 
 class DictSource:

@@ -7,14 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from tucluster import datasets as tables
+from tucluster.formats import table_stats, tables
+from tucluster.services.datasets import bodies, readers
 from tucluster.errors import Invalid, UnsupportedMedia
 
 UTC = dt.timezone.utc
 
 
 def csv(text: str, types=None) -> tables.Table:
-    return tables.parse_upload(text.encode(), "csv", types)[1]
+    return bodies.parse_upload(text.encode(), "csv", types)[1]
 
 
 def kinds(table: tables.Table) -> dict:
@@ -41,7 +42,7 @@ def failure(action) -> Invalid:
     (["1", "0", "yes"], ("text", False)),
 ])
 def test_csv_inference(cells, expected):
-    assert tables.infer_text(cells) == expected
+    assert readers.infer_text(cells) == expected
 
 
 def test_datetimes_are_utc_with_milliseconds():
@@ -95,45 +96,45 @@ def test_cells_refused(cell, message):
 
 def test_ndjson_columns_in_order_of_appearance_with_nulls():
     body = b'{"b": 1, "a": [1, 2]}\n{"c": "2024-01-01T00:00:00Z", "b": null}\n'
-    table = tables.parse_upload(body, "ndjson")[1]
+    table = bodies.parse_upload(body, "ndjson")[1]
     assert kinds(table) == {"b": "int", "a": "int[]", "c": "datetime"}
     assert table.masks["b"].tolist() == [False, True]
     assert table.data["a"] == [[1, 2], None]
 
 
 def test_ndjson_mixing_lists_and_values_is_refused():
-    error = failure(lambda: tables.parse_upload(b'{"a": [1]}\n{"a": 2}\n', "ndjson"))
+    error = failure(lambda: bodies.parse_upload(b'{"a": [1]}\n{"a": 2}\n', "ndjson"))
     assert error.errors == {"a": ["line 2: lists and single values are mixed in this column"]}
 
 
 def test_json_rows_as_lists_need_columns_and_the_right_length():
     body = {"columns": [{"name": "a", "type": "int"}, {"name": "b", "type": "text"}], "rows": [[1, "x"], [2]]}
-    error = failure(lambda: tables.parse_upload(json.dumps(body).encode(), "json"))
+    error = failure(lambda: bodies.parse_upload(json.dumps(body).encode(), "json"))
     assert error.errors == {"rows": ["row 2: 1 values for 2 columns"]}
-    error = failure(lambda: tables.parse_upload(b'{"rows": [[1, 2]]}', "json"))
+    error = failure(lambda: bodies.parse_upload(b'{"rows": [[1, 2]]}', "json"))
     assert error.errors["rows"] == ["row 1: rows given as lists need 'columns'"]
 
 
 def test_json_int_column_takes_integral_floats_only():
     body = {"columns": [{"name": "a", "type": "int"}], "rows": [[2.0], [2.5], [True]]}
-    error = failure(lambda: tables.parse_upload(json.dumps(body).encode(), "json"))
+    error = failure(lambda: bodies.parse_upload(json.dumps(body).encode(), "json"))
     assert error.errors == {"a": ["row 2: 2.5 is not an int", "row 3: true is not an int"]}
 
 
 def test_append_fills_missing_columns_and_refuses_unknown_ones():
     columns = [{"name": "a", "type": "int", "is_set": False}, {"name": "b", "type": "text", "is_set": False}]
-    table = tables.parse_append(b"b\nx\n", "csv", columns)
+    table = bodies.parse_append(b"b\nx\n", "csv", columns)
     assert table.masks["a"].tolist() == [True] and table.data["b"] == ["x"]
-    error = failure(lambda: tables.parse_append(b'{"a": 1, "z": 2}\n', "ndjson", columns))
+    error = failure(lambda: bodies.parse_append(b'{"a": 1, "z": 2}\n', "ndjson", columns))
     assert error.errors == {"z": ["line 1: no column named 'z'"]}
 
 
 def test_media_types():
-    assert tables.media_kind("text/csv; charset=utf-8") == "csv"
-    assert tables.media_kind("application/x-ndjson") == "ndjson"
-    assert tables.media_kind("application/json") == "json"
+    assert bodies.media_kind("text/csv; charset=utf-8") == "csv"
+    assert bodies.media_kind("application/x-ndjson") == "ndjson"
+    assert bodies.media_kind("application/json") == "json"
     with pytest.raises(UnsupportedMedia):
-        tables.media_kind("application/xml")
+        bodies.media_kind("application/xml")
 
 
 @pytest.mark.parametrize("name", ["_a", "a1_b", "x" * 64])
@@ -149,23 +150,23 @@ def test_bad_names(name):
 def test_merged_stats_equal_stats_of_all_rows():
     column = {"name": "x", "type": "double", "is_set": False}
     values = np.random.default_rng(1).normal(5, 2, size=1000)
-    merged = tables.merge_stats(column, tables.stats(column, values[:300]), tables.stats(column, values[300:]))
-    shown = tables.public_stats(merged)
+    merged = table_stats.merge_stats(column, table_stats.stats(column, values[:300]), table_stats.stats(column, values[300:]))
+    shown = table_stats.public_stats(merged)
     assert shown["mean"] == pytest.approx(values.mean()) and shown["std"] == pytest.approx(values.std())
     assert (shown["min"], shown["max"], shown["count"]) == (values.min(), values.max(), 1000)
 
 
 def test_distinct_count_is_bounded():
     column = {"name": "t", "type": "text", "is_set": False}
-    few = tables.stats(column, ["a", "b", "a", None])
-    assert tables.public_stats(few) == {"count": 3, "nulls": 1, "distinct": 2, "distinctCapped": False}
-    many = tables.stats(column, [str(i) for i in range(tables.DISTINCT_LIMIT + 5)])
-    assert tables.public_stats(many)["distinct"] == tables.DISTINCT_LIMIT
-    assert tables.public_stats(tables.merge_stats(column, few, many))["distinctCapped"] is True
+    few = table_stats.stats(column, ["a", "b", "a", None])
+    assert table_stats.public_stats(few) == {"count": 3, "nulls": 1, "distinct": 2, "distinctCapped": False}
+    many = table_stats.stats(column, [str(i) for i in range(table_stats.DISTINCT_LIMIT + 5)])
+    assert table_stats.public_stats(many)["distinct"] == table_stats.DISTINCT_LIMIT
+    assert table_stats.public_stats(table_stats.merge_stats(column, few, many))["distinctCapped"] is True
 
 
 def test_concat_keeps_masks():
     columns = [{"name": "i", "type": "int", "is_set": False}]
-    first, second = tables.from_rows(columns, [[1]]), tables.from_rows(columns, [[None], [3]])
+    first, second = bodies.from_rows(columns, [[1]]), bodies.from_rows(columns, [[None], [3]])
     joined = tables.concat(first, second)
     assert joined.data["i"].tolist()[::2] == [1, 3] and joined.masks["i"].tolist() == [False, True, False]

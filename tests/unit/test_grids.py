@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from tucluster import grids
+from tucluster.formats import grids
 
 SAMPLE = """NCOLS 3
 nrows 2

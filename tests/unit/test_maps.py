@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tucluster import grids, maps
+from tucluster.formats import grids
+from tucluster.services import maps
 from tucluster.errors import Invalid, NotFound
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from qflow.engines.swe2d import model
-from tucluster import controlfiles, grids
+from tucluster.formats import controlfiles, grids
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "dambreak"

@@ -1,3 +1,5 @@
+"""Clustering runs: the online lifecycle (pause, play, stop, push), copies, centroids and their
+history, labels, the bubbles page, and the algorithms on offer."""
 from __future__ import annotations
 
 import json
@@ -5,13 +7,14 @@ import os
 
 import falcon
 
-from tucluster import clustering, events, jobs
 from tucluster.errors import Invalid, UnsupportedMedia
-from tucluster.resources.base import Context, load_query, schema
-from tucluster.resources.runs import accepted
-from tucluster.schemas.clustering import (CentroidsSchema, EventsQuerySchema, FramesSchema, HistoryQuerySchema,
-                                          LabelQuerySchema, LabelsSchema)
+from tucluster.formats.media import JSON_TYPES, NDJSON_TYPES
+from tucluster.http import Resource, accepted, load_query, media_type, schema
+from tucluster.schemas.clustering import (CentroidsSchema, FramesSchema, HistoryQuerySchema, LabelQuerySchema,
+                                          LabelsSchema)
 from tucluster.schemas.runs import dump_run
+from tucluster.services import clustering
+from tucluster.services import runs as run_service
 from tucluster.store import frames as frame_store
 from tucluster.store import labels as label_store
 
@@ -19,12 +22,9 @@ WEB = os.path.join(os.path.dirname(os.path.dirname(__file__)), "web")
 
 
 def _action(function, summary: str, description: str):
-    class Action:
-        def __init__(self, context: Context):
-            self.context = context
-
+    class Action(Resource):
         def on_post(self, req, resp, run_id):
-            resp.media = dump_run(function(self.context.database, run_id))
+            resp.media = dump_run(function(self.database, run_id))
 
     Action.on_post.__doc__ = f"""{description}
         ---
@@ -45,10 +45,10 @@ Stop = _action(clustering.stop, "Stop a run", "The run finishes now and keeps it
 
 
 def _rows_from_request(req):
-    media_type = (req.content_type or "application/json").split(";")[0].strip().lower()
-    if media_type == "application/json":
+    media = media_type(req, default=JSON_TYPES[0])
+    if media in JSON_TYPES:
         return req.get_media()
-    if media_type == "application/x-ndjson":
+    if media in NDJSON_TYPES:
         lines = req.bounded_stream.read().decode("utf-8").splitlines()
         try:
             return [json.loads(line) for line in lines if line.strip()]
@@ -57,10 +57,7 @@ def _rows_from_request(req):
     raise UnsupportedMedia("push rows as application/json or application/x-ndjson")
 
 
-class Push:
-    def __init__(self, context: Context):
-        self.context = context
-
+class Push(Resource):
     def on_post(self, req, resp, run_id):
         """Append points to an online run: a JSON list of rows (objects by column, or lists in
         variable order), ``{"rows": [...]}``, or NDJSON.
@@ -77,13 +74,10 @@ class Push:
           422: {description: rows that do not match the variables, content: {application/json: {schema: Error}}}
         """
         resp.status = falcon.HTTP_202
-        resp.media = clustering.push(self.context.database, run_id, _rows_from_request(req))
+        resp.media = clustering.push(self.database, run_id, _rows_from_request(req))
 
 
-class Copy:
-    def __init__(self, context: Context):
-        self.context = context
-
+class Copy(Resource):
     def on_post(self, req, resp, run_id):
         """A new run from this one's spec, starting from its current centroids (kmeans: given init;
         mcmc: initK).
@@ -93,15 +87,11 @@ class Copy:
         responses:
           202: {description: the new run is queued}
         """
-        run = clustering.clustering_run(self.context.database, run_id)
-        ctx = self.context
-        accepted(resp, jobs.submit(ctx.database, ctx.dispatcher, clustering.copy_spec(run)))
+        run = clustering.clustering_run(self.database, run_id)
+        accepted(resp, run_service.submit(self.database, self.context.dispatcher, clustering.copy_spec(run)))
 
 
-class Centroids:
-    def __init__(self, context: Context):
-        self.context = context
-
+class Centroids(Resource):
     def on_get(self, req, resp, run_id):
         """Current centres with stable labels and counts (vanished clusters keep their label with count 0).
         ---
@@ -110,15 +100,12 @@ class Centroids:
         responses:
           200: {description: centroids, content: {application/json: {schema: Centroids}}}
         """
-        run = clustering.clustering_run(self.context.database, run_id)
+        run = clustering.clustering_run(self.database, run_id)
         empty = {"columns": run.get("variables") or [], "centers": [], "iteration": 0, "time": None}
         resp.media = schema(CentroidsSchema).dump(run.get("centroids") or empty)
 
 
-class History:
-    def __init__(self, context: Context):
-        self.context = context
-
+class History(Resource):
     def on_get(self, req, resp, run_id):
         """Centroid frames after ``since``, with the labels that appeared or disappeared in each.
         ---
@@ -129,16 +116,13 @@ class History:
         responses:
           200: {description: frames, content: {application/json: {schema: Frames}}}
         """
-        query = load_query(schema(HistoryQuerySchema), req)
-        clustering.clustering_run(self.context.database, run_id)
-        found = frame_store.since(self.context.database, run_id, query["since"], query["limit"])
+        query = load_query(HistoryQuerySchema, req)
+        clustering.clustering_run(self.database, run_id)
+        found = frame_store.since(self.database, run_id, query["since"], query["limit"])
         resp.media = schema(FramesSchema).dump({"frames": found, "last": found[-1]["frame"] if found else query["since"]})
 
 
-class Labels:
-    def __init__(self, context: Context):
-        self.context = context
-
+class Labels(Resource):
     def on_get(self, req, resp, run_id):
         """The stable label of each data row (with the identifier column's value as ``id``), paginated.
         ---
@@ -149,41 +133,15 @@ class Labels:
         responses:
           200: {description: labels, content: {application/json: {schema: Labels}}}
         """
-        query = load_query(schema(LabelQuerySchema), req)
-        clustering.clustering_run(self.context.database, run_id)
-        rows, total = label_store.read(self.context.database, run_id, query["offset"], query["limit"])
+        query = load_query(LabelQuerySchema, req)
+        clustering.clustering_run(self.database, run_id)
+        rows, total = label_store.read(self.database, run_id, query["offset"], query["limit"])
         following = query["offset"] + len(rows)
         resp.media = schema(LabelsSchema).dump({"labels": rows, "offset": query["offset"], "total": total,
                                           "next": following if following < total else None})
 
 
-class Events:
-    def __init__(self, context: Context):
-        self.context = context
-
-    def on_get(self, req, resp, run_id):
-        """Server-Sent Events: ``state`` (state, phase, progress), ``figures`` (at least every 1.2 s while
-        running) and ``centroids`` (each new frame); the stream ends after the run's final state.
-        ---
-        summary: Follow a run live
-        tags: [runs]
-        parameters:
-          - {in: query, schema: EventsQuerySchema}
-        responses:
-          200: {description: event stream, content: {text/event-stream: {schema: {type: string}}}}
-        """
-        timeout = load_query(schema(EventsQuerySchema), req)["timeout"]
-        jobs.get_run(self.context.database, run_id)
-        resp.content_type = "text/event-stream"
-        resp.set_header("Cache-Control", "no-cache")
-        resp.set_header("X-Accel-Buffering", "no")
-        resp.stream = events.stream(self.context.database, run_id, timeout)
-
-
-class View:
-    def __init__(self, context: Context):
-        self.context = context
-
+class View(Resource):
     def on_get(self, req, resp, run_id):
         """A live page of the run's clusters as bubbles (position: two variables; size: count).
         ---
@@ -192,7 +150,7 @@ class View:
         responses:
           200: {description: HTML page, content: {text/html: {schema: {type: string}}}}
         """
-        clustering.clustering_run(self.context.database, run_id)
+        clustering.clustering_run(self.database, run_id)
         resp.content_type = falcon.MEDIA_HTML
         with open(os.path.join(WEB, "bubbles.html"), encoding="utf-8") as page:
             resp.text = page.read()
@@ -207,22 +165,7 @@ class Algorithms:
         responses:
           200: {description: algorithms, content: {application/json: {schema: {type: object}}}}
         """
-        from qflow.algorithms import ALGORITHMS
+        from qflow.algorithms import ALGORITHMS, CONTROL  # scikit-learn and SciPy: only when asked
 
-        resp.media = {"algorithms": ALGORITHMS, "control": clustering.CONTROL}
+        resp.media = {"algorithms": ALGORITHMS, "control": CONTROL}
 
-
-def routes(context: Context) -> list[tuple]:
-    return [
-        ("/algorithms", Algorithms()),
-        ("/runs/{run_id}/pause", Pause(context)),
-        ("/runs/{run_id}/play", Play(context)),
-        ("/runs/{run_id}/stop", Stop(context)),
-        ("/runs/{run_id}/push", Push(context)),
-        ("/runs/{run_id}/copy", Copy(context)),
-        ("/runs/{run_id}/centroids", Centroids(context)),
-        ("/runs/{run_id}/centroids/history", History(context)),
-        ("/runs/{run_id}/labels", Labels(context)),
-        ("/runs/{run_id}/events", Events(context)),
-        ("/runs/{run_id}/view", View(context)),
-    ]

@@ -3,43 +3,19 @@ from __future__ import annotations
 
 import falcon
 
-from tucluster import datasets as tables
-from tucluster.errors import Conflict, Invalid, NotFound, TooLarge
-from tucluster.resources.base import Context, created, load_body, load_query
-from tucluster.schemas.common import sort_spec
+from tucluster.http import Resource, created, load_body, load_query, read_body, schema
 from tucluster.schemas.datasets import (ColumnCreateSchema, DatasetPageSchema, DatasetQuerySchema, DatasetSchema,
                                         DatasetUploadQuerySchema, RowsAppendedSchema, RowsQuerySchema, RowsSchema)
-from tucluster.store import datasets as dataset_store
-
-def routes(context: Context) -> list[tuple]:
-    return [
-        ("/datasets", DatasetCollection(context)),
-        ("/datasets/{name}", DatasetItem(context)),
-        ("/datasets/{name}/rows", DatasetRows(context)),
-        ("/datasets/{name}/columns/{column}", DatasetColumn(context)),
-    ]
+from tucluster.services import datasets as dataset_service
 
 
-def _body(req: falcon.Request, limit: int) -> bytes:
-    if req.content_length and req.content_length > limit:
-        raise TooLarge(f"a body of {req.content_length} bytes is larger than the {limit} byte limit")
-    data = req.bounded_stream.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(f"the body is larger than the {limit} byte limit")
-    return data
+class _DatasetResource(Resource):
+    def body(self, req: falcon.Request):
+        """A reader of the request body within the upload limit, for the service to call when it needs it."""
+        return lambda: read_body(req, self.settings.max_upload_bytes)
 
 
-def _existing(context: Context, name: str) -> dict:
-    doc = dataset_store.get(context.database, name)
-    if doc is None:
-        raise NotFound(f"no dataset named {name!r}")
-    return doc
-
-
-class DatasetCollection:
-    def __init__(self, context: Context):
-        self.context = context
-
+class DatasetCollection(_DatasetResource):
     def on_post(self, req, resp):
         """Upload a dataset; column types are inferred unless ?types= or JSON columns give them.
         ---
@@ -59,19 +35,9 @@ class DatasetCollection:
           415: {description: "not CSV, NDJSON or JSON", content: {application/json: {schema: Error}}}
           422: {description: "bad name, or bad rows (errors by column, with line numbers); nothing is kept", content: {application/json: {schema: Error}}}
         """
-        query = load_query(DatasetUploadQuerySchema(), req)
-        if query["name"] is not None:
-            tables.check_name(query["name"])
-        kind = tables.media_kind(req.content_type)
-        if query["name"] and dataset_store.exists(self.context.database, query["name"]):
-            raise Conflict(f"a dataset named {query['name']!r} already exists")
-        body_name, table = tables.parse_upload(_body(req, self.context.settings.max_upload_bytes), kind, query["types"])
-        if query["name"] and body_name and body_name != query["name"]:
-            raise Invalid(f"?name={query['name']} and the body's name {body_name!r} differ",
-                          errors={"name": ["two different names"]})
-        name = tables.check_name(query["name"] or body_name)
-        doc = dataset_store.create(self.context.database, name, table)
-        created(resp, f"/datasets/{name}", DatasetSchema().dump(doc))
+        query = load_query(DatasetUploadQuerySchema, req)
+        doc = dataset_service.upload(self.database, self.body(req), req.content_type, query["name"], query["types"])
+        created(resp, f"/datasets/{doc['name']}", schema(DatasetSchema).dump(doc))
 
     def on_get(self, req, resp):
         """List datasets, newest first.
@@ -84,20 +50,11 @@ class DatasetCollection:
           200: {description: a page of datasets, content: {application/json: {schema: DatasetPage}}}
           422: {description: bad parameters, content: {application/json: {schema: Error}}}
         """
-        query = load_query(DatasetQuerySchema(), req)
-        try:
-            found = dataset_store.search(self.context.database, q=query["q"], created_after=query["created_after"],
-                                         created_before=query["created_before"], sort=sort_spec(query["sort"]),
-                                         limit=query["limit"], cursor=query["cursor"])
-        except ValueError as exc:
-            raise Invalid(str(exc), errors={"cursor": [str(exc)]}) from exc
-        resp.media = DatasetPageSchema().dump(found)
+        query = load_query(DatasetQuerySchema, req)
+        resp.media = schema(DatasetPageSchema).dump(dataset_service.search(self.database, query))
 
 
-class DatasetItem:
-    def __init__(self, context: Context):
-        self.context = context
-
+class DatasetItem(_DatasetResource):
     def on_get(self, req, resp, name):
         """A dataset's columns, row count, stored size and per-column statistics.
         ---
@@ -107,7 +64,7 @@ class DatasetItem:
           200: {description: the dataset, content: {application/json: {schema: Dataset}}}
           404: {description: unknown dataset, content: {application/json: {schema: Error}}}
         """
-        resp.media = DatasetSchema().dump(_existing(self.context, name))
+        resp.media = schema(DatasetSchema).dump(dataset_service.get(self.database, name))
 
     def on_delete(self, req, resp, name):
         """Delete a dataset and its data.
@@ -119,14 +76,11 @@ class DatasetItem:
           404: {description: unknown dataset, content: {application/json: {schema: Error}}}
           409: {description: "a queued, running or paused run uses it", content: {application/json: {schema: Error}}}
         """
-        dataset_store.delete(self.context.database, name)
+        dataset_service.delete(self.database, name)
         resp.status = falcon.HTTP_204
 
 
-class DatasetRows:
-    def __init__(self, context: Context):
-        self.context = context
-
+class DatasetRows(_DatasetResource):
     def on_get(self, req, resp, name):
         """A page of rows, optionally of some columns only.
         ---
@@ -139,11 +93,8 @@ class DatasetRows:
           404: {description: unknown dataset, content: {application/json: {schema: Error}}}
           422: {description: unknown column or bad parameters, content: {application/json: {schema: Error}}}
         """
-        query = load_query(RowsQuerySchema(), req)
-        columns = [c.strip() for c in query["columns"].split(",") if c.strip()] if query["columns"] else None
-        _existing(self.context, name)
-        page = dataset_store.read_rows(self.context.database, name, query["offset"], query["limit"], columns)
-        resp.media = RowsSchema().dump(page)
+        query = load_query(RowsQuerySchema, req)
+        resp.media = schema(RowsSchema).dump(dataset_service.read_rows(self.database, name, query))
 
     def on_post(self, req, resp, name):
         """Append rows in any upload format; columns left out are null. All rows or none are kept.
@@ -163,17 +114,11 @@ class DatasetRows:
           415: {description: "not CSV, NDJSON or JSON", content: {application/json: {schema: Error}}}
           422: {description: "bad rows (errors by column, with line numbers)", content: {application/json: {schema: Error}}}
         """
-        doc = _existing(self.context, name)
-        kind = tables.media_kind(req.content_type)
-        table = tables.parse_append(_body(req, self.context.settings.max_upload_bytes), kind, doc["columns"])
-        total = dataset_store.append_table(self.context.database, name, table)
-        resp.media = RowsAppendedSchema().dump({"added": table.rows, "rows": total})
+        appended = dataset_service.append_body(self.database, name, self.body(req), req.content_type)
+        resp.media = schema(RowsAppendedSchema).dump(appended)
 
 
-class DatasetColumn:
-    def __init__(self, context: Context):
-        self.context = context
-
+class DatasetColumn(_DatasetResource):
     def on_put(self, req, resp, name, column):
         """Add a column holding a default value in every row.
         ---
@@ -186,11 +131,9 @@ class DatasetColumn:
           409: {description: the column exists, content: {application/json: {schema: Error}}}
           422: {description: "bad name, type or default", content: {application/json: {schema: Error}}}
         """
-        spec = load_body(ColumnCreateSchema(), req)
-        tables.check_name(column, "column")
-        doc = dataset_store.add_column(self.context.database, name,
-                                       {"name": column, "type": spec["type"], "is_set": spec["is_set"]}, spec["default"])
-        created(resp, f"/datasets/{name}", DatasetSchema().dump(doc))
+        spec = load_body(ColumnCreateSchema, req)
+        doc = dataset_service.add_column(self.database, name, column, spec)
+        created(resp, f"/datasets/{name}", schema(DatasetSchema).dump(doc))
 
     def on_delete(self, req, resp, name, column):
         """Remove a column and its data.
@@ -202,5 +145,5 @@ class DatasetColumn:
           404: {description: unknown dataset or column, content: {application/json: {schema: Error}}}
           409: {description: the last column, content: {application/json: {schema: Error}}}
         """
-        dataset_store.remove_column(self.context.database, name, column)
+        dataset_service.remove_column(self.database, name, column)
         resp.status = falcon.HTTP_204

@@ -1,9 +1,9 @@
+"""Liveness, the health of the platform's services, live workers and configured engines."""
 from __future__ import annotations
 
 import falcon
 
-from qflow import engines as engine_registry
-from tucluster.resources.base import Context, schema
+from tucluster.http import Resource, schema
 from tucluster.schemas.health import EngineSchema, HealthSchema, WorkerSchema
 from tucluster.store import workers as worker_store
 
@@ -20,10 +20,7 @@ class Ping:
         resp.media = {"pong": True}
 
 
-class Health:
-    def __init__(self, context: Context):
-        self.context = context
-
+class Health(Resource):
     def on_get(self, req, resp):
         """Database, broker and workers.
         ---
@@ -33,26 +30,22 @@ class Health:
           200: {description: all services answer, content: {application/json: {schema: Health}}}
           503: {description: the database or the broker is down, content: {application/json: {schema: Health}}}
         """
-        settings = self.context.settings
         mongo = {"ok": True}
         workers = []
         try:
-            self.context.database.ping()
-            workers = worker_store.alive(self.context.database, settings.stale_after_seconds)
+            self.database.ping()
+            workers = worker_store.alive(self.database, self.settings.stale_after_seconds)
         except Exception as exc:  # report, do not raise: health must answer when things are down
             mongo = {"ok": False, "error": str(exc)}
         broker = {"ok": self.context.dispatcher.broker_ok()}
         healthy = mongo["ok"] and broker["ok"]
         resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
         resp.media = schema(HealthSchema).dump({"status": "ok" if healthy else "degraded", "mongo": mongo,
-                                          "broker": broker, "workers": workers,
-                                          "engines": sorted(settings.engines)})
+                                                "broker": broker, "workers": workers,
+                                                "engines": sorted(self.context.engines)})
 
 
-class Workers:
-    def __init__(self, context: Context):
-        self.context = context
-
+class Workers(Resource):
     def on_get(self, req, resp):
         """Workers seen recently, with their engines, queues and active runs.
         ---
@@ -61,14 +54,11 @@ class Workers:
         responses:
           200: {description: workers, content: {application/json: {schema: {type: array, items: Worker}}}}
         """
-        found = worker_store.alive(self.context.database, self.context.settings.stale_after_seconds)
+        found = worker_store.alive(self.database, self.settings.stale_after_seconds)
         resp.media = schema(WorkerSchema, many=True).dump(found)
 
 
-class Engines:
-    def __init__(self, context: Context):
-        self.context = context
-
+class Engines(Resource):
     def on_get(self, req, resp):
         """Engines configured on the server; a run names one of these.
         ---
@@ -77,7 +67,6 @@ class Engines:
         responses:
           200: {description: engines, content: {application/json: {schema: {type: array, items: Engine}}}}
         """
-        configured = engine_registry.load_all(self.context.settings.engines)
         resp.media = schema(EngineSchema, many=True).dump(
             [{"name": e.name, "entryPoints": list(e.entry_points), "description": e.description}
-             for e in configured.values()])
+             for e in self.context.engines.values()])

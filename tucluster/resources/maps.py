@@ -1,15 +1,13 @@
 """Pictures of a run's result grids: ``/runs/{id}/maps`` and ``/runs/{id}/maps/{type}.png``."""
 from __future__ import annotations
 
-from tucluster import jobs, maps
-from tucluster.resources.base import Context
+from tucluster.http import Resource, schema
 from tucluster.schemas.maps import MapListSchema
+from tucluster.services import maps
+from tucluster.services import runs as run_service
 
 
-class MapList:
-    def __init__(self, context: Context):
-        self.context = context
-
+class MapList(Resource):
     def on_get(self, req, resp, run_id):
         """The map types and times a run's results hold.
         ---
@@ -19,14 +17,11 @@ class MapList:
           200: {description: map types and times, content: {application/json: {schema: MapList}}}
           404: {description: no such run, content: {application/json: {schema: Error}}}
         """
-        run = jobs.get_run(self.context.database, run_id)
-        resp.media = MapListSchema().dump({"run": run_id, "maps": maps.listing(run)})
+        run = run_service.get_run(self.database, run_id)
+        resp.media = schema(MapListSchema).dump({"run": run_id, "maps": maps.listing(run)})
 
 
-class MapImage:
-    def __init__(self, context: Context):
-        self.context = context
-
+class MapImage(Resource):
     def on_get(self, req, resp, run_id, map_type):
         """One result grid drawn as a PNG with its colour scale.
         ---
@@ -41,15 +36,9 @@ class MapImage:
           404: {description: no such run or map (the message lists the maps there are), content: {application/json: {schema: Error}}}
           422: {description: bad time, content: {application/json: {schema: Error}}}
         """
-        run = jobs.get_run(self.context.database, run_id)
+        run = run_service.get_run(self.database, run_id)
         time = maps.parse_time(req.get_param("time"))
         width = req.get_param_as_int("width", min_value=32, max_value=4096)
-        resp.data = maps.render(self.context.database, run, map_type, time, req.get_param("name"), width)
+        resp.data = maps.render(self.database, run, map_type, time, req.get_param("name"), width)
         resp.content_type = "image/png"
 
-
-def routes(context: Context) -> list[tuple]:
-    return [
-        ("/runs/{run_id}/maps", MapList(context)),
-        ("/runs/{run_id}/maps/{map_type}.png", MapImage(context)),
-    ]

@@ -1,24 +1,23 @@
+"""Models: zip archives of flood models, their files, their original archive and validation reports."""
 from __future__ import annotations
 
 import falcon
 
-from tucluster import catalog
 from tucluster.errors import Invalid, TooLarge, UnsupportedMedia
-from tucluster.resources.base import Context, created, load_body, load_query, schema, stream_file
-from tucluster.schemas.common import sort_spec
+from tucluster.formats.media import MULTIPART, ZIP_TYPES
+from tucluster.http import Resource, created, load_body, load_query, media_type, schema, stream_file
 from tucluster.schemas.models import (FileTreeSchema, ModelPageSchema, ModelPatchSchema, ModelQuerySchema,
                                       ModelSchema, ModelUploadQuerySchema, ValidationReportSchema)
-from tucluster.store import models as model_store
-
-ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
+from tucluster.services import models as model_service
+from tucluster.store import archives as archive_store
 
 
 def _upload_parts(req: falcon.Request, query: dict):
     """(stream, name, description) from a raw zip body or a multipart form with a file part."""
-    media_type = (req.content_type or "").split(";")[0].strip().lower()
-    if media_type in ZIP_TYPES:
+    media = media_type(req)
+    if media in ZIP_TYPES:
         return req.bounded_stream, query["name"], query["description"]
-    if media_type == "multipart/form-data":
+    if media == MULTIPART:
         name, description = query["name"], query["description"]
         for part in req.get_media():
             if part.filename:
@@ -30,13 +29,10 @@ def _upload_parts(req: falcon.Request, query: dict):
                 description = part.get_text()
         raise Invalid("the form has no file part: send the zip as a file field", errors={"file": ["missing"]})
     raise UnsupportedMedia(f"send the model as Content-Type: application/zip (or multipart/form-data), "
-                           f"not {media_type or 'no content type'}")
+                           f"not {media or 'no content type'}")
 
 
-class ModelCollection:
-    def __init__(self, context: Context):
-        self.context = context
-
+class ModelCollection(Resource):
     def on_post(self, req, resp):
         """Upload a model archive (zip with .tcf control files or .py scripts at its root).
         ---
@@ -57,12 +53,12 @@ class ModelCollection:
           415: {description: not a zip body, content: {application/json: {schema: Error}}}
           422: {description: "not a zip; unsafe; or no entry point", content: {application/json: {schema: Error}}}
         """
-        query = load_query(schema(ModelUploadQuerySchema), req)
-        limit = self.context.settings.max_upload_bytes
+        query = load_query(ModelUploadQuerySchema, req)
+        limit = self.settings.max_upload_bytes
         if req.content_length and req.content_length > limit:
             raise TooLarge(f"archive of {req.content_length} bytes is larger than the {limit} byte limit")
         stream, name, description = _upload_parts(req, query)
-        doc = catalog.create_model(self.context.database, self.context.settings, stream, name, description)
+        doc = model_service.create_model(self.database, self.settings, stream, name, description)
         created(resp, f"/models/{doc['name']}", schema(ModelSchema).dump(doc))
 
     def on_get(self, req, resp):
@@ -75,20 +71,11 @@ class ModelCollection:
         responses:
           200: {description: a page of models, content: {application/json: {schema: ModelPage}}}
         """
-        query = load_query(schema(ModelQuerySchema), req)
-        try:
-            found = model_store.search(self.context.database, q=query["q"], created_after=query["created_after"],
-                                       created_before=query["created_before"], sort=sort_spec(query["sort"]),
-                                       limit=query["limit"], cursor=query["cursor"])
-        except ValueError as exc:
-            raise Invalid(str(exc), errors={"cursor": [str(exc)]}) from exc
-        resp.media = schema(ModelPageSchema).dump(found)
+        query = load_query(ModelQuerySchema, req)
+        resp.media = schema(ModelPageSchema).dump(model_service.search(self.database, query))
 
 
-class ModelItem:
-    def __init__(self, context: Context):
-        self.context = context
-
+class ModelItem(Resource):
     def on_get(self, req, resp, name):
         """One model.
         ---
@@ -98,7 +85,7 @@ class ModelItem:
           200: {description: the model, content: {application/json: {schema: Model}}}
           404: {description: unknown model, content: {application/json: {schema: Error}}}
         """
-        resp.media = schema(ModelSchema).dump(catalog.get_model(self.context.database, name))
+        resp.media = schema(ModelSchema).dump(model_service.get_model(self.database, name))
 
     def on_patch(self, req, resp, name):
         """Rename a model or change its description.
@@ -110,8 +97,8 @@ class ModelItem:
           200: {description: updated, content: {application/json: {schema: Model}}}
           409: {description: name taken or model busy, content: {application/json: {schema: Error}}}
         """
-        changes = load_body(schema(ModelPatchSchema), req)
-        resp.media = schema(ModelSchema).dump(catalog.update_model(self.context.database, name, changes))
+        changes = load_body(ModelPatchSchema, req)
+        resp.media = schema(ModelSchema).dump(model_service.update_model(self.database, name, changes))
 
     def on_delete(self, req, resp, name):
         """Delete a model and its stored archive.
@@ -122,14 +109,11 @@ class ModelItem:
           204: {description: deleted}
           409: {description: the model has active runs, content: {application/json: {schema: Error}}}
         """
-        catalog.delete_model(self.context.database, name)
+        model_service.delete_model(self.database, name)
         resp.status = falcon.HTTP_204
 
 
-class ModelFiles:
-    def __init__(self, context: Context):
-        self.context = context
-
+class ModelFiles(Resource):
     def on_get(self, req, resp, name):
         """Every file of the model with its size.
         ---
@@ -138,15 +122,11 @@ class ModelFiles:
         responses:
           200: {description: file tree, content: {application/json: {schema: FileTree}}}
         """
-        doc = catalog.get_model(self.context.database, name)
-        resp.media = schema(FileTreeSchema).dump({"name": name, "files": doc["files"],
-                                            "totalSize": sum(f["size"] for f in doc["files"])})
+        doc = model_service.get_model(self.database, name)
+        resp.media = schema(FileTreeSchema).dump(model_service.file_tree(doc))
 
 
-class ModelFile:
-    def __init__(self, context: Context):
-        self.context = context
-
+class ModelFile(Resource):
     def on_get(self, req, resp, name, path):
         """One file of the model, as bytes.
         ---
@@ -156,15 +136,11 @@ class ModelFile:
           200: {description: the file, content: {application/octet-stream: {schema: {type: string, format: binary}}}}
           404: {description: no such file, content: {application/json: {schema: Error}}}
         """
-        doc = catalog.get_model(self.context.database, name)
-        _, member, size = catalog.read_member(self.context.database, doc, path)
-        stream_file(resp, member, size, path, "application/octet-stream")
+        member = model_service.read_member(self.database, model_service.get_model(self.database, name), path)
+        stream_file(resp, member, member.size, path, "application/octet-stream")
 
 
-class ModelArchive:
-    def __init__(self, context: Context):
-        self.context = context
-
+class ModelArchive(Resource):
     def on_get(self, req, resp, name):
         """The archive as uploaded.
         ---
@@ -173,15 +149,12 @@ class ModelArchive:
         responses:
           200: {description: the zip, content: {application/zip: {schema: {type: string, format: binary}}}}
         """
-        doc = catalog.get_model(self.context.database, name)
-        stream = catalog.open_archive(self.context.database, doc)
+        doc = model_service.get_model(self.database, name)
+        stream = archive_store.open_archive(self.database, doc["archiveId"])
         stream_file(resp, stream, stream.length, f"{name}.zip", "application/zip")
 
 
-class ModelValidation:
-    def __init__(self, context: Context):
-        self.context = context
-
+class ModelValidation(Resource):
     def on_get(self, req, resp, name):
         """Per entry point: missing files (with the control file and line naming them), errors, warnings.
         ---
@@ -190,5 +163,5 @@ class ModelValidation:
         responses:
           200: {description: reports, content: {application/json: {schema: {type: array, items: ValidationReport}}}}
         """
-        doc = catalog.get_model(self.context.database, name)
+        doc = model_service.get_model(self.database, name)
         resp.media = schema(ValidationReportSchema, many=True).dump(doc["validation"])

@@ -1,37 +1,31 @@
+"""Runs of either kind: submit, list, get, update, delete, cancel, retry, logs, live events; their tasks."""
 from __future__ import annotations
 
 import falcon
 
-from tucluster import jobs
+from tucluster import states
 from tucluster.errors import Invalid
-from tucluster.resources.base import Context, created, load, load_body, load_query, schema
-from tucluster.schemas.common import sort_spec
-from tucluster.schemas.runs import (LogQuerySchema, LogSchema, RetrySchema, RunPageSchema, RunPatchSchema,
-                                    RunQuerySchema, SimulationCreateSchema, dump_run)
+from tucluster.http import Context, Resource, accepted, load, load_body, load_query, schema
+from tucluster.schemas.clustering import ClusteringCreateSchema
+from tucluster.schemas.runs import (EventsQuerySchema, LogQuerySchema, LogSchema, RetrySchema, RunPageSchema,
+                                    RunPatchSchema, RunQuerySchema, SimulationCreateSchema, dump_run)
+from tucluster.services import clustering as clustering_service
+from tucluster.services import events
+from tucluster.services import runs as run_service
 from tucluster.store import logs as log_store
-from tucluster.store import runs as run_store
 
 
 def build_spec(context: Context, body) -> dict:
+    """The spec of a new run: the body loaded by its kind's schema, then checked by its kind's service."""
     kind = body.get("kind", "simulation") if isinstance(body, dict) else None
     if kind == "simulation":
-        return jobs.simulation_spec(context.database, context.settings, load(schema(SimulationCreateSchema), body))
+        return run_service.simulation_spec(context.database, context.engines, load(SimulationCreateSchema, body))
     if kind == "clustering":
-        from tucluster import clustering
-
-        return clustering.spec_from_body(context.database, body)
+        return clustering_service.clustering_spec(context.database, load(ClusteringCreateSchema, body))
     raise Invalid("'kind' is 'simulation' or 'clustering'", errors={"kind": ["unknown run kind"]})
 
 
-def accepted(resp, run: dict) -> None:
-    created(resp, f"/runs/{run['_id']}", {"id": run["_id"], "taskId": run["taskId"], "state": run["state"]},
-            status=falcon.HTTP_202)
-
-
-class RunCollection:
-    def __init__(self, context: Context):
-        self.context = context
-
+class RunCollection(Resource):
     def on_post(self, req, resp):
         """Submit a run: saved first, then queued for a worker; the answer carries the run and task ids.
         ---
@@ -45,7 +39,7 @@ class RunCollection:
           503: {description: broker unreachable, content: {application/json: {schema: Error}}}
         """
         spec = build_spec(self.context, req.get_media(default_when_empty={}))
-        accepted(resp, jobs.submit(self.context.database, self.context.dispatcher, spec))
+        accepted(resp, run_service.submit(self.database, self.context.dispatcher, spec))
 
     def on_get(self, req, resp):
         """List runs, newest first, with filters.
@@ -57,21 +51,11 @@ class RunCollection:
         responses:
           200: {description: a page of runs, content: {application/json: {schema: RunPage}}}
         """
-        query = load_query(schema(RunQuerySchema), req)
-        filters = {key: query[key] for key in ("state", "kind", "model", "engine", "dataset")}
-        try:
-            found = run_store.search(self.context.database, filters=filters, created_after=query["created_after"],
-                                     created_before=query["created_before"], sort=sort_spec(query["sort"]),
-                                     limit=query["limit"], cursor=query["cursor"])
-        except ValueError as exc:
-            raise Invalid(str(exc), errors={"cursor": [str(exc)]}) from exc
-        resp.media = schema(RunPageSchema).dump(found)
+        query = load_query(RunQuerySchema, req)
+        resp.media = schema(RunPageSchema).dump(run_service.search(self.database, query))
 
 
-class RunItem:
-    def __init__(self, context: Context):
-        self.context = context
-
+class RunItem(Resource):
     def on_get(self, req, resp, run_id):
         """A run: state, progress, timings, worker, error, figures.
         ---
@@ -81,8 +65,8 @@ class RunItem:
           200: {description: the run, content: {application/json: {schema: Run}}}
           404: {description: unknown run, content: {application/json: {schema: Error}}}
         """
-        ctx = self.context
-        resp.media = dump_run(jobs.observed(ctx.database, ctx.settings, jobs.get_run(ctx.database, run_id)))
+        run = run_service.get_run(self.database, run_id)
+        resp.media = dump_run(run_service.observed(self.database, self.settings, run))
 
     def on_patch(self, req, resp, run_id):
         """Mark a run as its model's baseline, or reconfigure an online clustering run.
@@ -94,14 +78,12 @@ class RunItem:
           200: {description: updated, content: {application/json: {schema: Run}}}
           409: {description: not allowed in the run's state, content: {application/json: {schema: Error}}}
         """
-        changes = load_body(schema(RunPatchSchema), req)
-        run = jobs.get_run(self.context.database, run_id)
+        changes = load_body(RunPatchSchema, req)
+        run = run_service.get_run(self.database, run_id)
         if "algorithm" in changes:
-            from tucluster import clustering
-
-            run = clustering.reconfigure(self.context.database, run_id, changes["algorithm"])
+            run = clustering_service.reconfigure(self.database, run_id, changes["algorithm"])
         if "isBaseline" in changes:
-            run = jobs.set_baseline(self.context.database, run_id, changes["isBaseline"])
+            run = run_service.set_baseline(self.database, run_id, changes["isBaseline"])
         resp.media = dump_run(run)
 
     def on_delete(self, req, resp, run_id):
@@ -113,14 +95,11 @@ class RunItem:
           204: {description: deleted}
           409: {description: the run is still active, content: {application/json: {schema: Error}}}
         """
-        jobs.delete(self.context.database, run_id)
+        run_service.delete(self.database, run_id)
         resp.status = falcon.HTTP_204
 
 
-class RunCancel:
-    def __init__(self, context: Context):
-        self.context = context
-
+class RunCancel(Resource):
     def on_post(self, req, resp, run_id):
         """A queued run never starts; a running one has its engine's process group terminated.
         ---
@@ -131,13 +110,10 @@ class RunCancel:
           409: {description: the run has already ended, content: {application/json: {schema: Error}}}
         """
         resp.status = falcon.HTTP_202
-        resp.media = dump_run(jobs.cancel(self.context.database, run_id))
+        resp.media = dump_run(run_service.cancel(self.database, run_id))
 
 
-class RunRetry:
-    def __init__(self, context: Context):
-        self.context = context
-
+class RunRetry(Resource):
     def on_post(self, req, resp, run_id):
         """Run the same spec again as a new run, optionally with new overrides.
         ---
@@ -148,15 +124,11 @@ class RunRetry:
           202: {description: the new run is queued}
           409: {description: the run is still active, content: {application/json: {schema: Error}}}
         """
-        changes = load_body(schema(RetrySchema), req)
-        ctx = self.context
-        accepted(resp, jobs.retry(ctx.database, ctx.dispatcher, ctx.settings, run_id, changes))
+        changes = load_body(RetrySchema, req)
+        accepted(resp, run_service.retry(self.database, self.context.dispatcher, self.context.engines, run_id, changes))
 
 
-class RunLogs:
-    def __init__(self, context: Context):
-        self.context = context
-
+class RunLogs(Resource):
     def on_get(self, req, resp, run_id):
         """The run's log from a character offset; poll with nextOffset until complete.
         ---
@@ -171,11 +143,11 @@ class RunLogs:
               application/json: {schema: Log}
               text/plain: {schema: {type: string}}
         """
-        offset = load_query(schema(LogQuerySchema), req)["offset"]
-        run = jobs.get_run(self.context.database, run_id)
-        text, next_offset = log_store.read(self.context.database, run_id, offset)
-        ended = run["state"] in run_store.FINISHED
-        complete = ended and next_offset >= log_store.length(self.context.database, run_id)
+        offset = load_query(LogQuerySchema, req)["offset"]
+        run = run_service.get_run(self.database, run_id)
+        text, next_offset = log_store.read(self.database, run_id, offset)
+        ended = run["state"] in states.FINISHED
+        complete = ended and next_offset >= log_store.length(self.database, run_id)
         if req.client_prefers(["application/json", "text/plain"]) == "text/plain":
             resp.content_type = falcon.MEDIA_TEXT
             resp.set_header("X-Next-Offset", str(next_offset))
@@ -185,10 +157,27 @@ class RunLogs:
         resp.media = schema(LogSchema).dump({"text": text, "nextOffset": next_offset, "complete": complete})
 
 
-class Task:
-    def __init__(self, context: Context):
-        self.context = context
+class Events(Resource):
+    def on_get(self, req, resp, run_id):
+        """Server-Sent Events: ``state`` (state, phase, progress), ``figures`` (at least every 1.2 s while
+        running) and ``centroids`` (each new frame); the stream ends after the run's final state.
+        ---
+        summary: Follow a run live
+        tags: [runs]
+        parameters:
+          - {in: query, schema: EventsQuerySchema}
+        responses:
+          200: {description: event stream, content: {text/event-stream: {schema: {type: string}}}}
+        """
+        timeout = load_query(EventsQuerySchema, req)["timeout"]
+        run_service.get_run(self.database, run_id)
+        resp.content_type = "text/event-stream"
+        resp.set_header("Cache-Control", "no-cache")
+        resp.set_header("X-Accel-Buffering", "no")
+        resp.stream = events.stream(self.database, run_id, timeout)
 
+
+class Task(Resource):
     def on_get(self, req, resp, task_id):
         """Celery-style status of a run's task, answered from the run document.
         ---
@@ -198,5 +187,5 @@ class Task:
           200: {description: task status, content: {application/json: {schema: Task}}}
           404: {description: an id the platform never issued, content: {application/json: {schema: Error}}}
         """
-        ctx = self.context
-        resp.media = jobs.task_view(jobs.observed(ctx.database, ctx.settings, jobs.get_task(ctx.database, task_id)))
+        run = run_service.get_task(self.database, task_id)
+        resp.media = run_service.task_view(run_service.observed(self.database, self.settings, run))

@@ -95,11 +95,6 @@ class PushResultSchema(Schema):
     seq = fields.Int()
 
 
-class EventsQuerySchema(Schema):
-    timeout = fields.Float(load_default=3600, validate=validate.Range(min=1, max=86400),
-                           metadata={"description": "seconds before the stream closes"})
-
-
 COMPONENTS = {
     "ClusteringCreate": ClusteringCreateSchema, "Source": SourceSchema, "Algorithm": AlgorithmSchema,
     "Centroids": CentroidsSchema, "Frames": FramesSchema, "Labels": LabelsSchema, "PushResult": PushResultSchema,

@@ -1,7 +1,7 @@
 """Shared schema pieces: errors, list pages and list query parameters."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates
 
 
 class ErrorSchema(Schema):
@@ -28,9 +28,15 @@ class ListQuerySchema(Schema):
         if value.lstrip("-") not in self.SORTABLE:
             raise ValidationError(f"sort by one of {', '.join(self.SORTABLE)} (prefix '-' for descending)")
 
+    @post_load
+    def _sort_spec(self, data, **_):
+        """``-created`` -> ``("created", -1)``, the form the store sorts by."""
+        value = data["sort"]
+        data["sort"] = (value[1:], -1) if value.startswith("-") else (value, 1)
+        return data
 
-def sort_spec(value: str) -> tuple[str, int]:
-    return (value[1:], -1) if value.startswith("-") else (value, 1)
+
+COMPONENTS = {"Error": ErrorSchema}
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from tucluster.datasets import TYPES
+from tucluster.formats.tables import TYPES
 from tucluster.schemas.common import ListQuerySchema, page_schema
 
 

@@ -1,3 +1,4 @@
+"""Schemas of the health, workers and engines endpoints."""
 from marshmallow import Schema, fields
 
 
@@ -28,3 +29,6 @@ class EngineSchema(Schema):
     name = fields.Str()
     entryPoints = fields.List(fields.Str())
     description = fields.Str()
+
+
+COMPONENTS = {"Ping": PingSchema, "Health": HealthSchema, "Worker": WorkerSchema, "Engine": EngineSchema}

@@ -48,9 +48,7 @@ class ModelSchema(Schema):
         return {report["entryPoint"]: report["valid"] for report in doc.get("validation", [])}
 
     def _baselines(self, doc):
-        from tucluster.store.models import baselines
-
-        return baselines(doc)
+        return doc.get("baselines") or {}
 
     def _file_count(self, doc):
         return len(doc["files"]) if "files" in doc else None
@@ -80,3 +78,9 @@ class FileTreeSchema(Schema):
     name = fields.Str()
     files = fields.List(fields.Nested(FileSchema))
     totalSize = fields.Int()
+
+
+COMPONENTS = {
+    "Model": ModelSchema, "ModelPage": ModelPageSchema, "ModelQuery": ModelQuerySchema, "ModelPatch": ModelPatchSchema,
+    "FileTree": FileTreeSchema, "ValidationReport": ValidationReportSchema,
+}

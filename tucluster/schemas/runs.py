@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
+from tucluster import states
 from tucluster.schemas.common import ListQuerySchema, page_schema
 
-RUN_STATES = ("queued", "running", "paused", "succeeded", "failed", "cancelled")
+RUN_STATES = states.ALL
 
 
 class SimulationCreateSchema(Schema):
@@ -109,6 +110,11 @@ class LogQuerySchema(Schema):
     offset = fields.Int(load_default=0, validate=validate.Range(min=0))
 
 
+class EventsQuerySchema(Schema):
+    timeout = fields.Float(load_default=3600, validate=validate.Range(min=1, max=86400),
+                           metadata={"description": "seconds before the stream closes"})
+
+
 class TaskSchema(Schema):
     id = fields.Str()
     state = fields.Str(metadata={"enum": ["PENDING", "STARTED", "SUCCESS", "FAILURE", "REVOKED"]})
@@ -124,6 +130,12 @@ class ResultTreeSchema(Schema):
     files = fields.List(fields.Nested(ResultFileSchema))
     totalSize = fields.Int()
 
+
+COMPONENTS = {
+    "SimulationCreate": SimulationCreateSchema, "Run": RunSchema, "RunPage": RunPageSchema, "RunQuery": RunQuerySchema,
+    "RunPatch": RunPatchSchema, "Retry": RetrySchema, "Log": LogSchema, "LogQuery": LogQuerySchema, "Task": TaskSchema,
+    "ResultTree": ResultTreeSchema,
+}
 
 _RUN_FIELDS = tuple(name for name in RunSchema._declared_fields if name not in ("id", "resultCount"))
 

@@ -1,7 +1,9 @@
-"""MongoDB access: one lazily created client per process, one module per collection.
+"""MongoDB access: one lazily created client per process, one module per collection and per
+GridFS bucket (``archives`` for model zips, ``results`` for run outputs).
 
-Store functions take and return plain dicts. Connection failures surface as
-``pymongo.errors.ConnectionFailure`` and are mapped to 503 in one place (``tucluster.errors``).
+Store functions take and return plain dicts and raise plain domain errors (``tucluster.errors``).
+Connection failures surface as ``pymongo.errors.ConnectionFailure``; ``tucluster.http`` maps them
+to 503 in one place. Indexes are created in one place, ``Database.ensure_indexes``.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import threading
 import gridfs
 import pymongo
 
+from tucluster.errors import Invalid
 from tucluster.settings import Settings
 
 
@@ -83,8 +86,9 @@ def decode_cursor(cursor: str | None) -> int:
         offset = int(value)
         if kind != "o" or offset < 0:
             raise ValueError(raw)
-    except ValueError as exc:
-        raise ValueError(f"invalid cursor {cursor!r}") from exc
+    except ValueError:
+        raise Invalid(f"invalid cursor {cursor!r}: pass the 'next' value of a previous page",
+                      errors={"cursor": ["invalid cursor"]}) from None
     return offset
 
 

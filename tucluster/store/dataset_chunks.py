@@ -16,7 +16,7 @@ import numpy as np
 import pymongo.errors
 from bson import Binary
 
-from tucluster import dataset_tables as tables
+from tucluster.formats import tables
 from tucluster.errors import Invalid
 from tucluster.store import Database
 

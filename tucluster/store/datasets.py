@@ -1,10 +1,10 @@
-"""The ``datasets`` collection: one schema document per dataset, and the public dataset API.
+"""The ``datasets`` collection: one schema document per dataset, the commit point of its data.
 
 A dataset's data lives in ``dataset_chunks`` (see ``store.dataset_chunks``). The dataset document
 lists its live chunks and is the commit point: a write first adds chunk documents nothing refers to,
 then switches the dataset document with an update conditional on its version, then removes chunks no
 longer referred to. A write that fails or loses a race removes what it wrote, so readers never see
-half an upload.
+half an upload. Documents are returned as stored; ``services.datasets`` decides what a caller sees.
 """
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ import pymongo
 import pymongo.errors
 from bson import ObjectId
 
-from tucluster import dataset_stats
-from tucluster import dataset_tables as tables
-from tucluster.datasets import from_rows
 from tucluster.errors import Conflict, Invalid, NotFound
+from tucluster.formats import table_stats
+from tucluster.formats import tables
 from tucluster.store import Database, date_range, page, utcnow
 from tucluster.store.dataset_chunks import (decode_numbers, decode_values, discard_chunks, drop_chunk, locate,
                                             new_chunks, read_chunk, write_column)
@@ -28,8 +27,6 @@ from tucluster.store.dataset_chunks import (decode_numbers, decode_values, disca
 log = logging.getLogger(__name__)
 # Rows per chunk; an append rewrites a last chunk shorter than this together with its rows.
 CHUNK_ROWS = 65536
-ACTIVE_RUN_STATES = ("queued", "running", "paused")
-PUBLIC = ("name", "rows", "size", "created", "updated")
 
 
 def ensure_indexes(database: Database) -> None:
@@ -42,25 +39,17 @@ class _Stale(Exception):
     """The dataset document changed between our read and our commit."""
 
 
-# -- public reads ------------------------------------------------------------------------------
+# -- reads -------------------------------------------------------------------------------------
 
-def _public(doc: dict) -> dict:
-    shown = {key: doc[key] for key in PUBLIC}
-    shown["columns"] = [{k: c[k] for k in ("name", "type", "is_set")} for c in doc["columns"]]
-    shown["stats"] = {name: dataset_stats.public_stats(state) for name, state in doc["stats"].items()}
-    return shown
+def get(database: Database, name: str) -> dict | None:
+    return database.db.datasets.find_one({"name": name})
 
 
 def _raw(database: Database, name: str) -> dict:
-    doc = database.db.datasets.find_one({"name": name})
+    doc = get(database, name)
     if doc is None:
         raise NotFound(f"no dataset named {name!r}")
     return doc
-
-
-def get(database: Database, name: str) -> dict | None:
-    doc = database.db.datasets.find_one({"name": name})
-    return _public(doc) if doc else None
 
 
 def exists(database: Database, name: str) -> bool:
@@ -78,9 +67,7 @@ def search(database: Database, *, q=None, created_after=None, created_before=Non
         # $regex, not a compiled pattern: the embedded server treats a BSON regex on the uniquely
         # indexed name as an equality lookup and finds nothing.
         query["name"] = {"$regex": re.escape(q), "$options": "i"}
-    found = page(database.db.datasets, query, [sort, ("_id", sort[1])], limit, cursor, {"chunks": 0})
-    found["items"] = [_public(doc) for doc in found["items"]]
-    return found
+    return page(database.db.datasets, query, [sort, ("_id", sort[1])], limit, cursor, {"chunks": 0})
 
 
 def _column(doc: dict, name: str) -> dict:
@@ -178,7 +165,7 @@ def _size(chunks: list[dict]) -> int:
 
 
 def _table_stats(table: tables.Table) -> dict:
-    return {c["name"]: dataset_stats.stats(c, table.data[c["name"]], table.masks.get(c["name"])) for c in table.columns}
+    return {c["name"]: table_stats.stats(c, table.data[c["name"]], table.masks.get(c["name"])) for c in table.columns}
 
 
 def _schema(doc: dict) -> list[dict]:
@@ -186,8 +173,7 @@ def _schema(doc: dict) -> list[dict]:
 
 
 def create(database: Database, name: str, table: tables.Table) -> dict:
-    """Store a parsed table as a new dataset; Conflict if the name is taken. All or nothing."""
-    tables.check_name(name)
+    """Store a table as a new dataset; Conflict if the name is taken. All or nothing."""
     if exists(database, name):
         raise Conflict(f"a dataset named {name!r} already exists")
     dataset_id = str(ObjectId())
@@ -207,7 +193,7 @@ def create(database: Database, name: str, table: tables.Table) -> dict:
             discard_chunks(database, dataset_id, token)
         raise
     log.info("dataset %s stored: %d rows, %d columns, %d bytes", name, table.rows, len(columns), doc["size"])
-    return _public(doc)
+    return doc
 
 
 def _committed(database: Database, dataset_id: str, version: int) -> bool:
@@ -236,12 +222,8 @@ def _commit(database: Database, doc: dict, changes: dict, token: str | None = No
     return dict(doc, **changes)
 
 
-def append(database: Database, name: str, rows: list) -> int:
-    """Add rows (objects, or lists in column order); returns the new row count. All or nothing."""
-    return append_table(database, name, from_rows(_schema(_raw(database, name)), rows))
-
-
 def append_table(database: Database, name: str, table: tables.Table) -> int:
+    """Add the rows of ``table`` (with the dataset's columns); returns the new row count. All or nothing."""
     for _ in range(5):
         doc = _raw(database, name)
         if _schema(doc) != table.columns:
@@ -266,7 +248,7 @@ def _append_once(database: Database, doc: dict, table: tables.Table) -> int:
         merged, first_row = tables.concat(head, table), tail["start"]
     token, added = new_chunks(database, doc["_id"], doc["columns"], merged, first_row, CHUNK_ROWS)
     new = _table_stats(table)
-    stats = {c["name"]: dataset_stats.merge_stats(c, doc["stats"][c["name"]], new[c["name"]]) for c in table.columns}
+    stats = {c["name"]: table_stats.merge_stats(c, doc["stats"][c["name"]], new[c["name"]]) for c in table.columns}
     total = doc["rows"] + table.rows
     _commit(database, doc, {"chunks": chunks + added, "rows": total, "stats": stats}, token)
     if tail:
@@ -276,20 +258,20 @@ def _append_once(database: Database, doc: dict, table: tables.Table) -> int:
 
 def add_column(database: Database, name: str, column: dict, default=None) -> dict:
     """A new column holding ``default`` in every row; Conflict if the name is taken."""
-    column = {"name": tables.check_name(column["name"], "column"), "type": column["type"],
-              "is_set": bool(column.get("is_set")), "key": uuid.uuid4().hex[:12]}
+    column = {"name": column["name"], "type": column["type"], "is_set": bool(column.get("is_set")),
+              "key": uuid.uuid4().hex[:12]}
     doc = _raw(database, name)
     if any(c["name"] == column["name"] for c in doc["columns"]):
         raise Conflict(f"dataset {name!r} already has a column {column['name']!r}")
     filler = tables.filled(column, default, doc["rows"])
     token, chunks = write_column(database, doc, column, filler)
-    stats = dict(doc["stats"], **{column["name"]: dataset_stats.stats(column, filler.data[column["name"]],
+    stats = dict(doc["stats"], **{column["name"]: table_stats.stats(column, filler.data[column["name"]],
                                                                       filler.masks.get(column["name"]))})
     try:
         doc = _commit(database, doc, {"columns": doc["columns"] + [column], "chunks": chunks, "stats": stats}, token)
     except _Stale:
         raise Conflict(f"dataset {name!r} changed while the column was added; try again") from None
-    return _public(doc)
+    return doc
 
 
 def remove_column(database: Database, name: str, column_name: str) -> dict:
@@ -307,15 +289,12 @@ def remove_column(database: Database, name: str, column_name: str) -> dict:
     except _Stale:
         raise Conflict(f"dataset {name!r} changed while the column was removed; try again") from None
     database.db.dataset_chunks.delete_many({"dataset": doc["_id"], "column": column["key"]})
-    return _public(doc)
+    return doc
 
 
 def delete(database: Database, name: str) -> None:
-    """Remove a dataset and its chunks; Conflict while a clustering run that is not finished uses it."""
+    """Remove a dataset and its chunks."""
     doc = _raw(database, name)
-    active = database.db.runs.count_documents({"dataset": name, "state": {"$in": list(ACTIVE_RUN_STATES)}})
-    if active:
-        raise Conflict(f"{active} queued, running or paused run(s) use dataset {name!r}: stop them first")
     database.db.datasets.delete_one({"_id": doc["_id"]})
     database.db.dataset_chunks.delete_many({"dataset": doc["_id"]})
     log.info("dataset %s deleted", name)

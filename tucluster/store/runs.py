@@ -1,4 +1,6 @@
-"""The ``runs`` collection and the ``results`` GridFS bucket.
+"""The ``runs`` collection: one document per run, the only record of its state.
+
+Result files are in the ``results`` bucket (``store.results``).
 
 State changes are conditional updates (``{"_id": id, "state": expected}``): atomic, and fast on
 the embedded server, where find_one_and_update is slow on large collections.
@@ -11,11 +13,8 @@ import uuid
 import pymongo
 from bson import ObjectId
 
+from tucluster import states
 from tucluster.store import Database, date_range, page, utcnow
-
-BUCKET = "results"
-ACTIVE = ("queued", "running", "paused")
-FINISHED = ("succeeded", "failed", "cancelled")
 
 
 def ensure_indexes(database: Database) -> None:
@@ -28,7 +27,7 @@ def ensure_indexes(database: Database) -> None:
 
 def new(spec: dict) -> dict:
     now = utcnow()
-    return dict(spec, _id=str(ObjectId()), taskId=str(uuid.uuid4()), state="queued", progress=0.0,
+    return dict(spec, _id=str(ObjectId()), taskId=str(uuid.uuid4()), state=states.QUEUED, progress=0.0,
                 created=now, updated=now, started=None, finished=None, worker=None, error=None,
                 attempts=0, results=[])
 
@@ -65,7 +64,7 @@ def update(database: Database, run_id: str, changes: dict, unset: tuple = ()) ->
 def take_over(database: Database, run_id: str, stale_before: dt.datetime, changes: dict) -> bool:
     """Claim a running run whose worker stopped beating (a redelivered task after a crash)."""
     result = database.db.runs.update_one(
-        {"_id": run_id, "state": "running", "heartbeat": {"$lt": stale_before}},
+        {"_id": run_id, "state": states.RUNNING, "heartbeat": {"$lt": stale_before}},
         {"$set": dict(changes, updated=utcnow()), "$inc": {"attempts": 1}},
     )
     return result.modified_count == 1
@@ -75,12 +74,12 @@ def fail_stale(database: Database, stale_before: dt.datetime, run_id: str | None
     """Fail every running or paused run (or only ``run_id``) whose worker has been silent since
     ``stale_before``."""
     now = utcnow()
-    query = {"state": {"$in": ["running", "paused"]}, "heartbeat": {"$lt": stale_before}}
+    query = {"state": {"$in": list(states.HELD)}, "heartbeat": {"$lt": stale_before}}
     if run_id is not None:
         query["_id"] = run_id
     result = database.db.runs.update_many(
         query,
-        {"$set": {"state": "failed", "finished": now, "updated": now,
+        {"$set": {"state": states.FAILED, "finished": now, "updated": now,
                   "error": "worker lost: no heartbeat from its worker; retry the run"}},
     )
     return result.modified_count
@@ -92,7 +91,13 @@ def clear_baseline(database: Database, model: str, entry_point: str) -> None:
 
 
 def count_active(database: Database, **match) -> int:
-    return database.db.runs.count_documents(dict(match, state={"$in": list(ACTIVE)}))
+    """Runs queued, running or paused among those matching ``match`` (e.g. ``model=``, ``dataset=``)."""
+    return database.db.runs.count_documents(dict(match, state={"$in": list(states.ACTIVE)}))
+
+
+def count_held(database: Database, worker: str) -> int:
+    """Runs that ``worker`` is running or holding paused."""
+    return database.db.runs.count_documents({"worker": worker, "state": {"$in": list(states.HELD)}})
 
 
 def rename_model(database: Database, old: str, new_name: str) -> None:

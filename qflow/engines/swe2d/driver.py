@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from qflow.engines.swe2d import model
-from tucluster import grids
+from tucluster.formats import grids
 
 ENGINE_VERSION = "swe2d 1.0.0"
 PROGRESS = ("Time {t:7.4f} h of {end:7.4f} h | dt {dt:6.3f} s | wet {wet:5d} | volume {volume:13.6e} m3"

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tucluster import controlfiles, grids
-from tucluster.controlfiles import Command, DirectorySource
+from tucluster.formats import controlfiles, grids
+from tucluster.formats.controlfiles import Command, DirectorySource
 
 log = logging.getLogger(__name__)
 DEFAULT_MANNING = 0.03

@@ -127,6 +127,4 @@ def cancel(run_id, url):
     _echo(_check(requests.post(f"{url}/runs/{run_id}/cancel", timeout=30)).json())
 
 
-def register(group: click.Group) -> None:
-    for command in (upload, submit, status, logs, download, cancel):
-        group.add_command(command)
+COMMANDS = (upload, submit, status, logs, download, cancel)

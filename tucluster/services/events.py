@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import time
 
+from tucluster import states
 from tucluster.store import Database
 from tucluster.store import runs as run_store
 
@@ -47,6 +48,6 @@ def stream(database: Database, run_id: str, timeout: float):
             seen["figures"] = run.get("figures")
             yield _event("figures", run.get("figures") or {})
             last_sent = now
-        if run["state"] in run_store.FINISHED or now > deadline:
+        if run["state"] in states.FINISHED or now > deadline:
             return
         time.sleep(POLL)

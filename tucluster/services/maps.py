@@ -12,9 +12,9 @@ import re
 
 import numpy as np
 
-from tucluster import grids
 from tucluster.errors import Invalid, NotFound
-from tucluster.store import runs as run_store
+from tucluster.formats import grids
+from tucluster.store import results as result_store
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def load_grid(database, result: dict) -> tuple[np.ndarray, dict]:
     if result["size"] > MAX_GRID_BYTES:
         raise Invalid(f"{result['path']} is {result['size']} bytes; grids over {MAX_GRID_BYTES} bytes "
                       "are only downloaded, not read")
-    with database.bucket(run_store.BUCKET).open_download_stream(result["fileId"]) as stream:
+    with result_store.open_result(database, result["fileId"]) as stream:
         text = stream.read().decode("ascii", errors="replace")
     try:
         return grids.parse_asc(text, result["path"])

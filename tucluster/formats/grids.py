@@ -14,7 +14,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-HEADER_KEYS = ("ncols", "nrows", "xllcorner", "xllcenter", "yllcorner", "yllcenter", "cellsize", "nodata_value")
 DEFAULT_NODATA = -9999.0
 
 

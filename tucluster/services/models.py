@@ -1,4 +1,4 @@
-"""Business rules for models: checked upload, validation reports, rename and delete."""
+"""Business rules for models: a checked upload, validation reports, rename, delete, reading files."""
 from __future__ import annotations
 
 import logging
@@ -6,15 +6,13 @@ import os
 import re
 import zipfile
 
-import pymongo.errors
-
-from tucluster import archives, controlfiles
-from tucluster.errors import Conflict, Invalid, NotFound
+from tucluster.errors import Conflict, Invalid, NotFound, require
+from tucluster.formats import archives, controlfiles
 from tucluster.settings import Settings
 from tucluster.store import Database
+from tucluster.store import archives as archive_store
 from tucluster.store import models as model_store
 from tucluster.store import runs as run_store
-from tucluster.store.uploads import StreamingUpload
 
 log = logging.getLogger(__name__)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -49,8 +47,7 @@ def create_model(database: Database, settings: Settings, stream, name: str, desc
         raise Conflict(f"a model named {name!r} already exists")
     spool_dir = os.path.join(settings.data_dir, "uploads")
     os.makedirs(spool_dir, exist_ok=True)
-    upload = StreamingUpload(database, model_store.BUCKET, f"{name}.zip",
-                             {"model": name, "contentType": "application/zip"})
+    upload = archive_store.start_upload(database, name)
     path = None
     try:
         path = archives.spool(stream, settings.max_upload_bytes, spool_dir, tee=upload.write)
@@ -67,18 +64,22 @@ def create_model(database: Database, settings: Settings, stream, name: str, desc
            "files": info.files, "entryPoints": info.entry_points, "validation": reports, "baselines": {}}
     try:
         doc = model_store.insert(database, doc)
-    except pymongo.errors.DuplicateKeyError:
-        database.bucket(model_store.BUCKET).delete(archive_id)
-        raise Conflict(f"a model named {name!r} already exists") from None
+    except Conflict:
+        archive_store.delete(database, archive_id)
+        raise
     log.info("model %s stored: %d files, entry points %s", name, len(info.files), ", ".join(info.entry_points))
     return doc
 
 
 def get_model(database: Database, name: str) -> dict:
-    doc = model_store.get(database, name)
-    if doc is None:
-        raise NotFound(f"no model named {name!r}")
-    return doc
+    return require(model_store.get(database, name), f"no model named {name!r}")
+
+
+def search(database: Database, query: dict) -> dict:
+    """A page of models from a loaded ``ModelQuery``."""
+    return model_store.search(database, q=query["q"], created_after=query["created_after"],
+                              created_before=query["created_before"], sort=query["sort"],
+                              limit=query["limit"], cursor=query["cursor"])
 
 
 def report_for(model: dict, entry_point: str) -> dict | None:
@@ -92,10 +93,7 @@ def update_model(database: Database, name: str, changes: dict) -> dict:
         check_name(new_name)
         if run_store.count_active(database, model=name):
             raise Conflict(f"model {name!r} has active runs; rename it when they have ended")
-    try:
-        doc = model_store.update(database, name, changes)
-    except pymongo.errors.DuplicateKeyError:
-        raise Conflict(f"a model named {new_name!r} already exists") from None
+    doc = model_store.update(database, name, changes)
     if new_name and new_name != name:
         run_store.rename_model(database, name, new_name)
     return doc
@@ -107,19 +105,33 @@ def delete_model(database: Database, name: str) -> None:
     if active:
         raise Conflict(f"model {name!r} has {active} active run(s); cancel them or wait for them to end")
     model_store.delete(database, name)
-    database.bucket(model_store.BUCKET).delete(doc["archiveId"])
+    archive_store.delete(database, doc["archiveId"])
 
 
-def open_archive(database: Database, model: dict):
-    """A seekable stream over the stored zip (GridFS streams support seek)."""
-    return database.bucket(model_store.BUCKET).open_download_stream(model["archiveId"])
+def file_tree(model: dict) -> dict:
+    return {"name": model["name"], "files": model["files"], "totalSize": sum(f["size"] for f in model["files"])}
 
 
-def read_member(database: Database, model: dict, path: str):
-    """(zip, member stream, size) for one file of a model; the caller closes both."""
+class _Member:
+    """One member of a stored zip as a stream; closing it closes the zip and its GridFS stream too."""
+
+    def __init__(self, source, archive: zipfile.ZipFile, info: zipfile.ZipInfo):
+        self.source, self.archive = source, archive
+        self.stream, self.size = archive.open(info), info.file_size
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size)
+
+    def close(self) -> None:
+        self.stream.close()
+        self.archive.close()  # a zip opened on a stream leaves the stream open: close it too
+        self.source.close()
+
+
+def read_member(database: Database, model: dict, path: str) -> _Member:
+    """One file of a model as a stream with its ``size``; the caller (or the WSGI server) closes it."""
     if not any(f["path"] == path for f in model["files"]):
         raise NotFound(f"model {model['name']!r} has no file {path!r}")
-    archive = zipfile.ZipFile(open_archive(database, model))
-    source = archives.ZipSource(archive)
-    info = archive.getinfo(source.names[path])
-    return archive, archive.open(info), info.file_size
+    stored = archive_store.open_archive(database, model["archiveId"])
+    archive = zipfile.ZipFile(stored)
+    return _Member(stored, archive, archive.getinfo(archives.ZipSource(archive).names[path]))

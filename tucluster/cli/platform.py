@@ -1,4 +1,4 @@
-"""The ``tucluster`` command: run the platform (up, api, worker) and talk to it (upload, submit, ...)."""
+"""Commands that run the platform: ``up`` (everything on one machine), ``api``, ``worker``, ``flowsim``."""
 from __future__ import annotations
 
 import logging
@@ -10,18 +10,14 @@ import time
 
 import click
 
-from tucluster import embedded
 from tucluster import settings as settings_module
+from tucluster.cli import embedded
 
 log = logging.getLogger("tucluster")
 CONFIG = click.option("--config", "config", type=click.Path(exists=True, dir_okay=False),
                       envvar="TUCLUSTER_CONFIG", help="TOML file merged over the defaults.")
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main():
-    """TuCluster: flood-model and clustering runs on Celery workers, behind a REST API."""
-
+# gunicorn settings shipped in the package (config/gunicorn.conf.py builds on them for deployments).
+GUNICORN_CONFIG = "python:tucluster.cli.gunicorn_conf"
 
 def _load(config):
     return settings_module.load(path=config)
@@ -35,7 +31,7 @@ def _child_env(config, **values) -> dict:
     return env
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the API listens on.")
 @click.option("--port", default=8000, show_default=True, help="Port the API listens on.")
 @click.option("--data-dir", default=".tucluster", show_default=True, help="Database, spool, scratch and logs.")
@@ -93,7 +89,7 @@ def up(host, port, data_dir, api_workers, concurrency, config):
         click.echo("stopped")
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", "api_workers", default=2, show_default=True, help="gunicorn worker processes.")
@@ -103,15 +99,12 @@ def api(host, port, api_workers, threads, config):
     """Serve the REST API under gunicorn."""
     if config:
         os.environ["TUCLUSTER_CONFIG"] = os.path.abspath(config)
-    gunicorn_conf = os.path.join(os.path.dirname(settings_module.DEFAULTS_FILE), "gunicorn.conf.py")
-    argv = [sys.executable, "-m", "gunicorn", "tucluster.app:get_app()", "--bind", f"{host}:{port}",
-            "--workers", str(api_workers), "--threads", str(threads), "--worker-class", "gthread"]
-    if os.path.exists(gunicorn_conf):
-        argv += ["--config", gunicorn_conf]
+    argv = [sys.executable, "-m", "gunicorn", "tucluster.app:get_app()", "--config", GUNICORN_CONFIG,
+            "--bind", f"{host}:{port}", "--workers", str(api_workers), "--threads", str(threads)]
     os.execv(sys.executable, argv)
 
 
-@main.command()
+@click.command()
 @click.option("--queues", "-Q", default=None, help="Comma-separated queues (default: every engine + clustering).")
 @click.option("--engines", default=None, help="Comma-separated engines to serve (default: all configured).")
 @click.option("--concurrency", "-c", default=2, show_default=True, help="Runs executed at once.")
@@ -146,7 +139,7 @@ def worker(queues, engines, concurrency, name, loglevel, config):
     celery_app.worker_main(argv)
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True)
 @click.option("--seed", default=0, show_default=True, help="Seed of the blobs' paths and noise.")
@@ -157,7 +150,7 @@ def flowsim(host, port, seed, rate, blobs, dim):
     """Serve a simulated data flow (GET /points?start=&stop=) to feed online clustering runs."""
     from wsgiref.simple_server import make_server
 
-    from tucluster.flowsim import Flow, create_app
+    from tucluster.cli.flowsim import Flow, create_app
 
     logging.basicConfig(level=logging.INFO)
     server = make_server(host, port, create_app(Flow(seed=seed, rate=rate, blobs=blobs, dim=dim)))
@@ -165,9 +158,4 @@ def flowsim(host, port, seed, rate, blobs, dim):
     server.serve_forever()
 
 
-from tucluster import client_cli  # noqa: E402  (registers the client commands on `main`)
-
-client_cli.register(main)
-
-if __name__ == "__main__":
-    main()
+COMMANDS = (up, api, worker, flowsim)

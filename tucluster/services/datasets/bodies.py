@@ -1,30 +1,21 @@
-"""Dataset uploads: which body formats are accepted, declared column types, and the entry points
+"""Dataset request bodies: which formats are accepted, declared column types, and the entry points
 that turn a CSV, NDJSON or JSON body (or rows given in Python) into a validated ``Table``.
 
-The pieces live beside this module: ``dataset_tables`` (names, ``Table``, cell conversion),
-``dataset_parsing`` (readers and type inference) and ``dataset_stats`` (column statistics).
+Readers and type inference are in ``readers`` beside this module; ``Table`` and cell conversion in
+``tucluster.formats.tables``.
 """
 from __future__ import annotations
 
-from tucluster.dataset_parsing import (check_columns, decode, infer_json, infer_text, load_json, read_csv,
-                                       read_json_rows, read_ndjson)
-from tucluster.dataset_stats import DISTINCT_LIMIT, merge_stats, public_stats, stats
-from tucluster.dataset_tables import MAX_ERRORS, TYPES, Errors, Table, build, check_name, concat
 from tucluster.errors import Invalid, UnsupportedMedia
-
-# Callers parse, check names and summarise tables through this one module (``from tucluster import
-# datasets as tables``), so it also offers the names they use from the modules beside it.
-__all__ = ["CSV_TYPES", "DISTINCT_LIMIT", "JSON_TYPES", "MAX_ERRORS", "NDJSON_TYPES", "TYPES", "Table", "check_name",
-           "concat", "from_rows", "infer_text", "media_kind", "merge_stats", "parse_append", "parse_types",
-           "parse_upload", "public_stats", "stats"]
-
-CSV_TYPES = ("text/csv",)
-NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
-JSON_TYPES = ("application/json",)
+from tucluster.formats.media import CSV_TYPES, JSON_TYPES, NDJSON_TYPES, essence
+from tucluster.formats.tables import TYPES, Errors, Table, build, check_name
+from tucluster.services.datasets.readers import (check_columns, decode, infer_json, infer_text, load_json, read_csv,
+                                                 read_json_rows, read_ndjson)
 
 
 def media_kind(content_type: str | None) -> str:
-    media = (content_type or "").split(";")[0].strip().lower()
+    """``csv``, ``ndjson`` or ``json`` for a Content-Type; UnsupportedMedia otherwise."""
+    media = essence(content_type)
     for kind, accepted in (("csv", CSV_TYPES), ("ndjson", NDJSON_TYPES), ("json", JSON_TYPES)):
         if media in accepted:
             return kind

@@ -1,49 +1,32 @@
 """Business rules of clustering runs: the spec, the online lifecycle, pushes, copies.
 
-Parameters of a run's ``algorithm`` are of two kinds: the algorithm's own (validated by
-``qflow.algorithms``) and the run-control ones below, which the worker's loop applies.
+Parameters of a run's ``algorithm`` are of two kinds: the algorithm's own and the run-control ones
+(``qflow.algorithms.control``), which the worker's loop applies. Both are checked here with the
+worker's own code, imported on first use: it loads scikit-learn, SciPy and POT, which an API
+process that never sees a clustering request should not carry.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from tucluster.errors import Conflict, Invalid, NotFound
+from tucluster import states
+from tucluster.errors import Conflict, Invalid, require
 from tucluster.store import Database
+from tucluster.store import datasets as dataset_store
 from tucluster.store import pushes as push_store
 from tucluster.store import runs as run_store
 
-CONTROL = {
-    "iterPerData": {"type": "int", "default": 1, "help": "online: iterations run each time new data arrives "
-                    "(0: iterate continuously, data or not, within iterFreq)"},
-    "iterFreq": {"type": "float", "default": 0.0, "help": "most iterations per second (0: no limit)"},
-    "frameSize": {"type": "int", "default": 0, "help": "online: keep only the last frameSize points (0: all)"},
-    "timeout": {"type": "float", "default": 0.0, "help": "online: finish after this many seconds without "
-                "new data (0: run until stopped)"},
-    "dataPerIter": {"type": "int", "default": 0, "help": "points one iteration works on: a random sample of the "
-                    "window (mcmc), the mini-batch (kmeans), new points consumed (streaming); 0: all"},
-}
+SPEC_KEYS = ("dataset", "variables", "identifier", "online", "seed", "source")
 
 
-def split(algorithm: dict) -> tuple[str, dict, dict]:
-    """(name, algorithm parameters, control parameters); ValueError on bad control values."""
-    from qflow.algorithms import ALGORITHMS  # heavy (scikit-learn, SciPy, POT): only when clustering
-
-    params = dict(algorithm)
-    name = params.pop("name")
-    if name not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {name!r}; choose one of {', '.join(sorted(ALGORITHMS))}")
-    control = {key: spec["default"] for key, spec in CONTROL.items()}
-    for key in CONTROL:
-        if key in params and key not in ALGORITHMS[name]:
-            value = params.pop(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"parameter {key!r} must be a number >= 0, got {value!r}")
-            control[key] = int(value) if CONTROL[key]["type"] == "int" else float(value)
-    return name, params, control
+def _new_spec(source: dict, algorithm: dict) -> dict:
+    """A clustering run's spec: ``SPEC_KEYS`` of ``source``, ``algorithm``, and nothing computed yet."""
+    return dict({key: source.get(key) for key in SPEC_KEYS}, kind="clustering", algorithm=algorithm,
+                phase="Created", figures={}, centroids=None, controlSeq=0)
 
 
 def check_algorithm(algorithm: dict, seed) -> None:
-    from qflow.algorithms import build
+    from qflow.algorithms import build, split
 
     try:
         name, params, _ = split(algorithm)
@@ -53,11 +36,7 @@ def check_algorithm(algorithm: dict, seed) -> None:
 
 
 def _check_dataset(database: Database, body: dict) -> None:
-    from tucluster.store import datasets as dataset_store
-
-    dataset = dataset_store.get(database, body["dataset"])
-    if dataset is None:
-        raise NotFound(f"no dataset named {body['dataset']!r}")
+    dataset = require(dataset_store.get(database, body["dataset"]), f"no dataset named {body['dataset']!r}")
     columns = {column["name"]: column for column in dataset["columns"]}
     for name in body["variables"] + ([body["identifier"]] if body.get("identifier") else []):
         if name not in columns:
@@ -77,32 +56,22 @@ def _check_dataset(database: Database, body: dict) -> None:
                           errors={"variables": [f"{name!r} is a list column"]})
 
 
-def spec_from_body(database: Database, body) -> dict:
-    from tucluster.resources.base import load
-    from tucluster.schemas.clustering import ClusteringCreateSchema
-
-    body = load(ClusteringCreateSchema(), body)
+def clustering_spec(database: Database, body: dict) -> dict:
+    """The spec of a clustering run from a loaded ``ClusteringCreate`` body; Invalid when it cannot run."""
     check_algorithm(body["algorithm"], body["seed"])
     if body["dataset"]:
         _check_dataset(database, body)
-    return {"kind": "clustering", "dataset": body["dataset"], "variables": body["variables"],
-            "identifier": body["identifier"], "algorithm": body["algorithm"], "online": body["online"],
-            "seed": body["seed"], "source": body["source"], "phase": "Created", "figures": {},
-            "centroids": None, "controlSeq": 0}
+    return _new_spec(body, body["algorithm"])
 
 
 def retry_spec(run: dict, changes: dict) -> dict:
     algorithm = dict(run["algorithm"], **(changes.get("algorithm") or {}))
     check_algorithm(algorithm, run.get("seed"))
-    keys = ("dataset", "variables", "identifier", "online", "seed", "source")
-    return dict({key: run.get(key) for key in keys}, kind="clustering", algorithm=algorithm, phase="Created",
-                figures={}, centroids=None, controlSeq=0)
+    return _new_spec(run, algorithm)
 
 
 def clustering_run(database: Database, run_id: str) -> dict:
-    run = run_store.get(database, run_id)
-    if run is None:
-        raise NotFound(f"no run with id {run_id!r}")
+    run = require(run_store.get(database, run_id), f"no run with id {run_id!r}")
     if run["kind"] != "clustering":
         raise Invalid(f"run {run_id} is a {run['kind']} run; this action is for clustering runs",
                       errors={"kind": ["not a clustering run"]})
@@ -118,15 +87,15 @@ def _move(database: Database, run_id: str, expected, changes: dict, action: str)
 
 
 def pause(database: Database, run_id: str) -> dict:
-    return _move(database, run_id, "running", {"state": "paused", "phase": "Idle"}, "pause")
+    return _move(database, run_id, states.RUNNING, {"state": states.PAUSED, "phase": "Idle"}, "pause")
 
 
 def play(database: Database, run_id: str) -> dict:
-    return _move(database, run_id, "paused", {"state": "running"}, "play")
+    return _move(database, run_id, states.PAUSED, {"state": states.RUNNING}, "play")
 
 
 def stop(database: Database, run_id: str) -> dict:
-    return _move(database, run_id, ("running", "paused"), {"stopRequested": True}, "stop")
+    return _move(database, run_id, states.HELD, {"stopRequested": True}, "stop")
 
 
 def reconfigure(database: Database, run_id: str, changes: dict) -> dict:
@@ -136,7 +105,7 @@ def reconfigure(database: Database, run_id: str, changes: dict) -> dict:
                       errors={"algorithm": ["name cannot change"]})
     algorithm = dict(run["algorithm"], **changes)
     check_algorithm(algorithm, run.get("seed"))
-    if not run_store.transition(database, run_id, run_store.ACTIVE,
+    if not run_store.transition(database, run_id, states.ACTIVE,
                                 {"algorithm": algorithm, "controlSeq": run.get("controlSeq", 0) + 1}):
         raise Conflict(f"run {run_id} is {run['state']}; only an active run can be reconfigured")
     return run_store.get(database, run_id)
@@ -168,7 +137,7 @@ def push(database: Database, run_id: str, rows) -> dict:
     run = clustering_run(database, run_id)
     if not run.get("online"):
         raise Conflict(f"run {run_id} is a batch run; only online runs take pushed data")
-    if run["state"] not in run_store.ACTIVE:
+    if run["state"] not in states.ACTIVE:
         raise Conflict(f"run {run_id} is {run['state']}; push to a queued, running or paused run")
     variables = run.get("variables") or run.get("columns")
     if not variables:

@@ -1,7 +1,7 @@
 """Reading upload bodies into raw cells (CSV, NDJSON, JSON rows) and inferring column types from them.
 
 Readers report bad rows to an ``Errors`` and return (column names, cells by column, row labels);
-``tucluster.datasets`` turns those into a ``Table``.
+``bodies`` turns those into a ``Table``.
 """
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import csv
 import io
 import json
 
-from tucluster.dataset_tables import DATE_RE, DOUBLE_RE, INT_RE, NAME, SET_SEPARATOR, TYPES, Errors, text_scalar
 from tucluster.errors import Invalid
+from tucluster.formats.tables import DATE_RE, DOUBLE_RE, INT_RE, NAME, SET_SEPARATOR, TYPES, Errors, text_scalar
 
 
 # -- readers -----------------------------------------------------------------------------------

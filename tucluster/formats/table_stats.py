@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from tucluster.dataset_tables import is_numeric
+from tucluster.formats.tables import is_numeric
 
 DISTINCT_LIMIT = 1000
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tucluster.formats import controlfiles
-from tucluster.formats.controlfiles import DirectorySource, apply_overrides, parse, resolve, validate
+from tucluster.formats.controlfiles import DirectorySource, apply_overrides, parse, resolve
+from tucluster.formats.validation import validate
 
 
 class DictSource:

@@ -10,6 +10,12 @@ class ErrorSchema(Schema):
     errors = fields.Dict(keys=fields.Str(), values=fields.List(fields.Raw()))
 
 
+class FileSchema(Schema):
+    """One file of a model archive or of a run's results."""
+    path = fields.Str()
+    size = fields.Int(metadata={"description": "bytes"})
+
+
 class ListQuerySchema(Schema):
     """``?limit=&cursor=&sort=`` shared by every list; resources add their own filters."""
 

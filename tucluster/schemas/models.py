@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields
 
-from tucluster.schemas.common import ListQuerySchema, page_schema
+from tucluster.schemas.common import FileSchema, ListQuerySchema, page_schema
 
 
 class ReferenceSchema(Schema):
@@ -26,11 +26,6 @@ class ValidationReportSchema(Schema):
     errors = fields.List(fields.Nested(IssueSchema))
     warnings = fields.List(fields.Nested(IssueSchema))
     references = fields.List(fields.Nested(ReferenceSchema))
-
-
-class FileSchema(Schema):
-    path = fields.Str()
-    size = fields.Int()
 
 
 class ModelSchema(Schema):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from tucluster import states
-from tucluster.schemas.common import ListQuerySchema, page_schema
+from tucluster.schemas.common import FileSchema, ListQuerySchema, page_schema
 
 RUN_STATES = states.ALL
 
@@ -32,11 +32,6 @@ class SimulationCreateSchema(Schema):
             if legacy in data and "entryPoint" not in data:
                 data["entryPoint"] = data.pop(legacy)
         return data
-
-
-class ResultFileSchema(Schema):
-    path = fields.Str()
-    size = fields.Int()
 
 
 class RunSchema(Schema):
@@ -127,7 +122,7 @@ class TaskSchema(Schema):
 
 class ResultTreeSchema(Schema):
     run = fields.Str()
-    files = fields.List(fields.Nested(ResultFileSchema))
+    files = fields.List(fields.Nested(FileSchema))
     totalSize = fields.Int()
 
 

@@ -7,7 +7,7 @@ import re
 import zipfile
 
 from tucluster.errors import Conflict, Invalid, NotFound, require
-from tucluster.formats import archives, controlfiles
+from tucluster.formats import archives, validation
 from tucluster.settings import Settings
 from tucluster.store import Database
 from tucluster.store import archives as archive_store
@@ -33,7 +33,7 @@ def validation_reports(archive_path: str, entry_points: list[str]) -> list[dict]
 
 def _report(source, entry_point: str) -> dict:
     if entry_point.lower().endswith(".tcf"):
-        return controlfiles.validate(source, entry_point)
+        return validation.validate(source, entry_point)
     # Model scripts are programs: there is nothing to resolve before they run.
     return {"entryPoint": entry_point, "valid": True, "missing": [], "errors": [], "warnings": [],
             "references": []}

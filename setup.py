@@ -16,8 +16,9 @@ setup(
     description="Job platform for flood models and clustering runs: Falcon API, Celery workers, MongoDB.",
     long_description=(HERE / "README.rst").read_text(),
     long_description_content_type="text/x-rst",
-    packages=find_packages(include=["tucluster", "tucluster.*", "qflow", "qflow.*"]),
-    package_data={"tucluster": ["web/*", "web/**/*"], "": ["*.toml"]},
+    # tucluster.web holds the pages' static files, not Python: named here so they ship as its data.
+    packages=find_packages(include=["tucluster", "tucluster.*", "qflow", "qflow.*"]) + ["tucluster.web"],
+    package_data={"tucluster": ["defaults.toml"], "tucluster.web": ["*", "**/*"]},
     include_package_data=True,
     python_requires=">=3.10",
     install_requires=requirements(),

@@ -6,6 +6,7 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -47,9 +48,11 @@ def supervise(argv: list[str], cwd: str, env: Mapping[str, str], on_output: Call
 
     Every ``tick`` seconds the lines printed since the last tick go to ``on_output`` (also
     called with an empty list, so the caller can beat a heartbeat) and ``should_stop`` is asked.
+    The engine runs under ``qflow.guard``, so its group dies with this process, however it dies.
     """
+    guarded = [sys.executable, "-m", "qflow.guard", str(grace), str(os.getpid()), "--", *argv]
     try:
-        process = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
+        process = subprocess.Popen(guarded, cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
                                    errors="replace", bufsize=1, start_new_session=True)
     except OSError as exc:

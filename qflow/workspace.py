@@ -15,6 +15,7 @@ from tucluster.formats import archives, controlfiles
 from tucluster.store import Database
 from tucluster.store import archives as archive_store
 from tucluster.store import results as result_store
+from tucluster.store import runs as run_store
 
 CHUNK = 1024 * 1024
 # Where a TUFLOW-style control file sends its outputs, relative to the run's output folder.
@@ -63,18 +64,38 @@ def _redirect_outputs(control_file: str, output_dir: str, overrides: dict) -> No
 
 
 def prepare(database: Database, run: dict, scratch_dir: str) -> Workspace:
+    """The run's work copy, ready for its engine; nothing is left behind when it cannot be made."""
     root = os.path.abspath(os.path.join(scratch_dir, run["_id"]))
     shutil.rmtree(root, ignore_errors=True)  # a redelivered run starts from a clean copy
     model_dir, output_dir = os.path.join(root, "model"), os.path.join(root, "output")
-    os.makedirs(model_dir)
-    os.makedirs(output_dir)
-    with archive_store.open_archive(database, run["archiveId"]) as stream:
-        archives.extract(stream, model_dir)
-    control_file = os.path.join(model_dir, run["entryPoint"])
-    if run["entryPoint"].lower().endswith(".tcf"):
-        _redirect_outputs(control_file, output_dir, run.get("overrides") or {})
+    try:
+        os.makedirs(model_dir)
+        os.makedirs(output_dir)
+        with archive_store.open_archive(database, run["archiveId"]) as stream:
+            archives.extract(stream, model_dir)
+        control_file = os.path.join(model_dir, run["entryPoint"])
+        if run["entryPoint"].lower().endswith(".tcf"):
+            _redirect_outputs(control_file, output_dir, run.get("overrides") or {})
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
     return Workspace(root=root, model_dir=model_dir, output_dir=output_dir, control_file=control_file,
                      inputs=_snapshot(model_dir))
+
+
+def sweep(database: Database, scratch_dir: str, stale_after_seconds: float) -> list[str]:
+    """Remove the work copies left in ``scratch_dir`` by runs no live worker holds (a worker killed
+    mid-run leaves its copy behind); returns the run ids removed."""
+    if not os.path.isdir(scratch_dir):
+        return []
+    held = set(run_store.held_ids(database, os.listdir(scratch_dir), stale_after_seconds))
+    removed = []
+    for name in os.listdir(scratch_dir):
+        path = os.path.join(scratch_dir, name)
+        if name not in held and os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(name)
+    return removed
 
 
 def environment(workspace: Workspace, run: dict, extra: dict) -> dict:

@@ -95,6 +95,14 @@ def count_active(database: Database, **match) -> int:
     return database.db.runs.count_documents(dict(match, state={"$in": list(states.ACTIVE)}))
 
 
+def held_ids(database: Database, run_ids: list[str], stale_after_seconds: float) -> list[str]:
+    """Those of ``run_ids`` that a live worker (heartbeat within ``stale_after_seconds``) holds."""
+    since = utcnow() - dt.timedelta(seconds=stale_after_seconds)
+    found = database.db.runs.find({"_id": {"$in": list(run_ids)}, "state": {"$in": list(states.HELD)},
+                                   "heartbeat": {"$gte": since}}, {"_id": 1})
+    return [doc["_id"] for doc in found]
+
+
 def count_held(database: Database, worker: str) -> int:
     """Runs that ``worker`` is running or holding paused."""
     return database.db.runs.count_documents({"worker": worker, "state": {"$in": list(states.HELD)}})

@@ -22,7 +22,7 @@ import numpy as np
 
 from qflow.algorithms import ALGORITHMS, Assembly, build, split
 from qflow.feeds import Pushes, Source, Window
-from qflow.lifecycle import RunLog, claim
+from qflow.lifecycle import RunLog, claim, patiently
 from tucluster import states
 from tucluster.store import Database, utcnow
 from tucluster.store import datasets as dataset_store
@@ -218,7 +218,7 @@ def execute(database: Database, settings, run_id: str, worker: str) -> str | Non
     run = claim(database, settings, run_id, worker)
     if run is None:
         return None
-    run_log = RunLog(database, run_id)
+    run_log = RunLog(database, settings, run_id)
     run_log.note(f"clustering run {run_id} started on {worker}: {run['algorithm']}")
     try:
         job = ClusteringRun(database, settings, run, run_log)
@@ -232,13 +232,15 @@ def execute(database: Database, settings, run_id: str, worker: str) -> str | Non
             changes["progress"] = 1.0
         else:
             changes["error"] = "cancelled while running"
-        run_store.transition(database, run_id, states.HELD, dict(changes, state=outcome))
+        patiently(lambda: run_store.transition(database, run_id, states.HELD, dict(changes, state=outcome)),
+                  settings, f"ending run {run_id}")
         run_log.note(f"run {outcome} after {job.algo.figures['iterations']} iteration(s)")
         return outcome
     except Exception as exc:
         log.exception("clustering run %s failed", run_id)
         run_log.note(f"error: {exc}")
-        run_store.transition(database, run_id, states.HELD,
-                             {"state": states.FAILED, "finished": utcnow(), "phase": "Finished",
-                              "error": f"{type(exc).__name__}: {exc}"})
+        failed = {"state": states.FAILED, "finished": utcnow(), "phase": "Finished",
+                  "error": f"{type(exc).__name__}: {exc}"}
+        patiently(lambda: run_store.transition(database, run_id, states.HELD, failed), settings,
+                  f"failing run {run_id}")
         return states.FAILED

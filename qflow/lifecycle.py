@@ -1,8 +1,12 @@
-"""What every run kind does on a worker: claim the run atomically and write its log."""
+"""What every run kind does on a worker: claim the run atomically, write its log, and wait out a
+database that stalls instead of losing the run."""
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+
+import pymongo.errors
 
 from tucluster import states
 from tucluster.settings import Settings
@@ -11,17 +15,57 @@ from tucluster.store import logs as log_store
 from tucluster.store import runs as run_store
 
 log = logging.getLogger(__name__)
+# What a stalled, restarting or unreachable database raises: worth waiting out.
+TRANSIENT = (pymongo.errors.ConnectionFailure,)
+
+
+def patiently(call, settings: Settings, what: str):
+    """``call()``, retried with back-off while the database is unreachable, for up to
+    ``settings.db_patience_seconds``; then the error is raised."""
+    deadline = time.monotonic() + settings.db_patience_seconds
+    delay = 0.25
+    while True:
+        try:
+            return call()
+        except TRANSIENT as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("database unavailable while %s (%s); retrying in %.1f s", what, exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 class RunLog:
-    """Appends a run's output to the logs collection as it comes, tracking the offset locally."""
+    """Appends a run's output to the logs collection as it comes, tracking the offset locally.
 
-    def __init__(self, database: Database, run_id: str):
+    Text that cannot be stored while the database is away is kept and stored with the next write."""
+
+    def __init__(self, database: Database, settings: Settings, run_id: str):
         self.database, self.run_id = database, run_id
-        self.offset = log_store.length(database, run_id)
+        self.offset = patiently(lambda: log_store.length(database, run_id), settings, f"reading the log of {run_id}")
+        self.pending = ""
 
     def write(self, text: str) -> None:
-        self.offset = log_store.append(self.database, self.run_id, self.offset, text)
+        self.pending += text
+        try:
+            self._flush()
+        except TRANSIENT as exc:
+            log.warning("log of run %s kept in memory (%d characters): %s", self.run_id, len(self.pending), exc)
+
+    def _flush(self) -> None:
+        try:
+            self.offset = log_store.append(self.database, self.run_id, self.offset, self.pending)
+        except pymongo.errors.DuplicateKeyError:
+            # An earlier write landed although its answer was lost: store only what follows it.
+            stored = log_store.length(self.database, self.run_id)
+            self.pending, self.offset = self.pending[stored - self.offset:], stored
+            self.offset = log_store.append(self.database, self.run_id, self.offset, self.pending)
+        self.pending = ""
+
+    def flush(self, settings: Settings) -> None:
+        """Store what is still kept, waiting for the database if need be."""
+        if self.pending:
+            patiently(self._flush, settings, f"writing the log of {self.run_id}")
 
     def note(self, message: str) -> None:
         """A line from the platform itself, marked so it is not mistaken for engine output."""
@@ -30,7 +74,12 @@ class RunLog:
 
 
 def claim(database: Database, settings: Settings, run_id: str, worker: str) -> dict | None:
-    """queued -> running atomically; or take over a running run whose worker died."""
+    """queued -> running atomically; or take over a running run whose worker died. The database is
+    waited for: a message is acknowledged only once the run document says who owns the run."""
+    return patiently(lambda: _claim(database, settings, run_id, worker), settings, f"claiming run {run_id}")
+
+
+def _claim(database: Database, settings: Settings, run_id: str, worker: str) -> dict | None:
     now = utcnow()
     changes = {"state": states.RUNNING, "started": now, "heartbeat": now, "worker": worker}
     if run_store.transition(database, run_id, states.QUEUED, dict(changes, attempts=1)):

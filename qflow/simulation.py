@@ -6,7 +6,7 @@ import shlex
 import time
 
 from qflow import engines, process, workspace
-from qflow.lifecycle import RunLog, claim
+from qflow.lifecycle import TRANSIENT, RunLog, claim, patiently
 from tucluster import states
 from tucluster.settings import Settings
 from tucluster.store import Database, utcnow
@@ -22,7 +22,7 @@ def execute(database: Database, settings: Settings, engine_registry: dict, run_i
         current = run_store.get(database, run_id, {"state": 1})
         log.info("run %s not taken: it is %s", run_id, current["state"] if current else "gone")
         return None
-    run_log = RunLog(database, run_id)
+    run_log = RunLog(database, settings, run_id)
     run_log.note(f"run {run_id} started on {worker} (attempt {run.get('attempts', 1)})")
     space = None
     try:
@@ -38,14 +38,17 @@ def execute(database: Database, settings: Settings, engine_registry: dict, run_i
             from qflow.engines import postprocess
 
             postprocess.run(engine.postprocess, space, run_log)
-        results = workspace.upload_results(database, run_id, space.written())
+        results = [patiently(lambda: workspace.upload_result(database, run_id, path, absolute), settings,
+                             f"storing {path} of run {run_id}") for path, absolute in space.written()]
         run_log.note(f"{len(results)} result file(s) stored")
         return _finish(database, settings, run_id, outcome, results, run_log)
     except Exception as exc:
         log.exception("run %s failed on the worker", run_id)
         run_log.note(f"error: {exc}")
-        run_store.transition(database, run_id, states.RUNNING, {"state": states.FAILED, "finished": utcnow(),
-                                                            "error": f"{type(exc).__name__}: {exc}"})
+        run_log.flush(settings)
+        failed = {"state": states.FAILED, "finished": utcnow(), "error": f"{type(exc).__name__}: {exc}"}
+        patiently(lambda: run_store.transition(database, run_id, states.RUNNING, failed), settings,
+                  f"failing run {run_id}")
         return states.FAILED
     finally:
         if space is not None and not settings.keep_scratch:
@@ -64,11 +67,18 @@ def _supervise(database, settings, run_id, engine, argv, space, run, run_log) ->
                     state["progress"] = value
         now = time.monotonic()
         if state["progress"] != state["saved"] or now - state["beat"] >= settings.heartbeat_seconds:
-            run_store.update(database, run_id, {"progress": state["progress"], "heartbeat": utcnow()})
+            try:
+                run_store.update(database, run_id, {"progress": state["progress"], "heartbeat": utcnow()})
+            except TRANSIENT as exc:  # the engine goes on; the next tick tries again
+                log.warning("heartbeat of run %s not stored: %s", run_id, exc)
+                return
             state["saved"], state["beat"] = state["progress"], now
 
     def should_stop() -> bool:
-        current = run_store.get(database, run_id, {"state": 1, "cancelRequested": 1})
+        try:
+            current = run_store.get(database, run_id, {"state": 1, "cancelRequested": 1})
+        except TRANSIENT:
+            return False  # a database that does not answer cancels nothing
         return current is None or current["state"] != states.RUNNING or bool(current.get("cancelRequested"))
 
     env = workspace.environment(space, run, dict(engine.environment))
@@ -87,7 +97,11 @@ def _finish(database, settings, run_id, outcome: process.Outcome, results: list[
         state, extra = states.SUCCEEDED, {"progress": 1.0}
     else:
         run_log.note(f"engine failed with exit code {outcome.returncode}")
-        tail = log_store.tail(database, run_id, settings.error_tail_lines)
+        run_log.flush(settings)
+        tail = patiently(lambda: log_store.tail(database, run_id, settings.error_tail_lines), settings,
+                         f"reading the log of {run_id}")
         state, extra = states.FAILED, {"error": f"engine exited with code {outcome.returncode}\n{tail}"}
-    run_store.transition(database, run_id, states.RUNNING, dict(common, state=state, **extra))
+    run_log.flush(settings)
+    patiently(lambda: run_store.transition(database, run_id, states.RUNNING, dict(common, state=state, **extra)),
+              settings, f"ending run {run_id}")
     return state

@@ -4,22 +4,36 @@ from __future__ import annotations
 import logging
 
 from celery import signals
+from celery.exceptions import Reject
 
 from qflow import clustering, engines, monitor, simulation, workspace
 from qflow.app import app
+from qflow.lifecycle import TRANSIENT
 
 log = logging.getLogger(__name__)
 _monitor: monitor.Monitor | None = None
 
 
+def _requeued_if_the_database_is_away(execute):
+    """A run the database stayed away from for the whole patience goes back to its queue: its message
+    is requeued, not acknowledged, so the run is never left queued with no message."""
+    try:
+        return execute()
+    except TRANSIENT as exc:
+        log.error("database unreachable, message requeued: %s", exc)
+        raise Reject(str(exc), requeue=True) from exc
+
+
 @app.task(name="qflow.run_simulation", bind=True)
 def run_simulation(self, run_id: str) -> str | None:
-    return simulation.execute(self.app.database, self.app.settings, self.app.engines, run_id, self.request.hostname)
+    return _requeued_if_the_database_is_away(lambda: simulation.execute(
+        self.app.database, self.app.settings, self.app.engines, run_id, self.request.hostname))
 
 
 @app.task(name="qflow.run_clustering", bind=True)
 def run_clustering(self, run_id: str) -> str | None:
-    return clustering.execute(self.app.database, self.app.settings, run_id, self.request.hostname)
+    return _requeued_if_the_database_is_away(lambda: clustering.execute(
+        self.app.database, self.app.settings, run_id, self.request.hostname))
 
 
 @signals.worker_ready.connect

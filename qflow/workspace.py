@@ -108,13 +108,11 @@ def environment(workspace: Workspace, run: dict, extra: dict) -> dict:
     return env
 
 
-def upload_results(database: Database, run_id: str, files: list[tuple[str, str]]) -> list[dict]:
-    uploaded = []
-    for path, absolute in files:
-        with open(absolute, "rb") as handle:
-            file_id = result_store.upload(database, run_id, path, handle)
-        uploaded.append({"path": path, "size": os.path.getsize(absolute), "fileId": file_id})
-    return uploaded
+def upload_result(database: Database, run_id: str, path: str, absolute: str) -> dict:
+    """Store one result file; the entry the run document lists it by."""
+    with open(absolute, "rb") as handle:
+        file_id = result_store.upload(database, run_id, path, handle)
+    return {"path": path, "size": os.path.getsize(absolute), "fileId": file_id}
 
 
 def discard(workspace: Workspace) -> None:

@@ -33,6 +33,7 @@ class Settings:
     heartbeat_seconds: float = 5.0
     stale_after_seconds: float = 60.0
     kill_grace_seconds: float = 3.0
+    db_patience_seconds: float = 300.0
     error_tail_lines: int = 20
     log_level: str = "INFO"
     engines: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)

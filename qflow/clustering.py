@@ -51,7 +51,7 @@ def _clean(value):
 class ClusteringRun:
     def __init__(self, database: Database, settings, run: dict, run_log: RunLog):
         self.database, self.settings, self.run, self.run_log = database, settings, run, run_log
-        self.run_id = run["_id"]
+        self.run_id, self.worker = run["_id"], run["worker"]
         self.name, params, self.control = split(run["algorithm"])
         self.algo = build(self.name, params, run.get("seed"))
         self.assembly = Assembly()
@@ -84,7 +84,7 @@ class ClusteringRun:
         batches += self.source.poll(now) if self.source else []
         if self.source and self.source.columns and not self.columns:
             self.columns = self.source.columns
-            run_store.update(self.database, self.run_id, {"columns": self.columns})
+            self._save({"columns": self.columns})
         arrived = 0
         for batch in batches:
             self.window.extend(batch)
@@ -113,10 +113,14 @@ class ClusteringRun:
         return self.algo.converged or self.algo.figures["iterations"] >= self.algo.params.get("iter", 1)
 
     # -- publishing -----------------------------------------------------------
+    def _save(self, changes: dict) -> None:
+        """Changes to the run while this worker holds it (not once another attempt took it)."""
+        run_store.transition(self.database, self.run_id, states.HELD, changes, self.worker)
+
     def set_phase(self, phase: str) -> None:
         if phase != self.phase:
             self.phase = phase
-            run_store.update(self.database, self.run_id, {"phase": phase, "heartbeat": utcnow()})
+            self._save({"phase": phase, "heartbeat": utcnow()})
 
     def figures(self) -> dict:
         figures = dict(self.algo.figures, pushedData=self.pushed,
@@ -141,7 +145,7 @@ class ClusteringRun:
         progress = 0.0
         if not self.run.get("online") and self.name != "streaming":
             progress = min(1.0, self.algo.figures["iterations"] / max(self.algo.params.get("iter", 1), 1))
-        run_store.update(self.database, self.run_id, {"centroids": snapshot, "figures": self.figures(),
+        self._save({"centroids": snapshot, "figures": self.figures(),
                                                       "progress": progress, "frame": self.frame,
                                                       "heartbeat": utcnow()})
 
@@ -158,13 +162,16 @@ class ClusteringRun:
     # -- the loop -------------------------------------------------------------
     def read_controls(self) -> dict:
         current = run_store.get(self.database, self.run_id, {"state": 1, "cancelRequested": 1, "stopRequested": 1,
-                                                             "algorithm": 1, "controlSeq": 1})
+                                                             "algorithm": 1, "controlSeq": 1, "worker": 1})
+        if current and current.get("worker") != self.worker:
+            self.run_log.note("another attempt holds this run now: stopping")
+            return {"state": "gone"}
         if current and current.get("controlSeq", 0) != self.control_seq:
             self.control_seq = current["controlSeq"]
             _, params, self.control = split(current["algorithm"])
             self.algo.reconfigure(params)
             self.run_log.note(f"reconfigured: {current['algorithm']}")
-        run_store.update(self.database, self.run_id, {"heartbeat": utcnow()})
+        self._save({"heartbeat": utcnow()})
         return current or {"state": "gone"}
 
     def loop(self) -> str:
@@ -232,7 +239,7 @@ def execute(database: Database, settings, run_id: str, worker: str) -> str | Non
             changes["progress"] = 1.0
         else:
             changes["error"] = "cancelled while running"
-        patiently(lambda: run_store.transition(database, run_id, states.HELD, dict(changes, state=outcome)),
+        patiently(lambda: run_store.transition(database, run_id, states.HELD, dict(changes, state=outcome), worker),
                   settings, f"ending run {run_id}")
         run_log.note(f"run {outcome} after {job.algo.figures['iterations']} iteration(s)")
         return outcome
@@ -241,6 +248,6 @@ def execute(database: Database, settings, run_id: str, worker: str) -> str | Non
         run_log.note(f"error: {exc}")
         failed = {"state": states.FAILED, "finished": utcnow(), "phase": "Finished",
                   "error": f"{type(exc).__name__}: {exc}"}
-        patiently(lambda: run_store.transition(database, run_id, states.HELD, failed), settings,
+        patiently(lambda: run_store.transition(database, run_id, states.HELD, failed, worker), settings,
                   f"failing run {run_id}")
         return states.FAILED

@@ -8,7 +8,6 @@ import time
 
 import pymongo.errors
 
-from tucluster import states
 from tucluster.settings import Settings
 from tucluster.store import Database, utcnow
 from tucluster.store import logs as log_store
@@ -81,10 +80,10 @@ def claim(database: Database, settings: Settings, run_id: str, worker: str) -> d
 
 def _claim(database: Database, settings: Settings, run_id: str, worker: str) -> dict | None:
     now = utcnow()
-    changes = {"state": states.RUNNING, "started": now, "heartbeat": now, "worker": worker}
-    if run_store.transition(database, run_id, states.QUEUED, dict(changes, attempts=1)):
+    changes = {"started": now, "heartbeat": now, "worker": worker}
+    if run_store.claim(database, run_id, changes):
         return run_store.get(database, run_id)
     stale_before = now - dt.timedelta(seconds=settings.stale_after_seconds)
-    if run_store.take_over(database, run_id, stale_before, changes):
+    if run_store.take_over(database, run_id, stale_before, settings.max_attempts, changes):
         return run_store.get(database, run_id)
     return None

@@ -33,7 +33,7 @@ def execute(database: Database, settings: Settings, engine_registry: dict, run_i
         space = workspace.prepare(database, run, settings.scratch_dir)
         argv = engine.argv(space.control_file, space.root)
         run_log.note(f"engine {engine.name}: {shlex.join(argv)}")
-        outcome = _supervise(database, settings, run_id, engine, argv, space, run, run_log)
+        outcome = _supervise(database, settings, worker, engine, argv, space, run, run_log)
         if engine.postprocess:
             from qflow.engines import postprocess
 
@@ -41,13 +41,13 @@ def execute(database: Database, settings: Settings, engine_registry: dict, run_i
         results = [patiently(lambda: workspace.upload_result(database, run_id, path, absolute), settings,
                              f"storing {path} of run {run_id}") for path, absolute in space.written()]
         run_log.note(f"{len(results)} result file(s) stored")
-        return _finish(database, settings, run_id, outcome, results, run_log)
+        return _finish(database, settings, worker, run_id, outcome, results, run_log)
     except Exception as exc:
         log.exception("run %s failed on the worker", run_id)
         run_log.note(f"error: {exc}")
         run_log.flush(settings)
         failed = {"state": states.FAILED, "finished": utcnow(), "error": f"{type(exc).__name__}: {exc}"}
-        patiently(lambda: run_store.transition(database, run_id, states.RUNNING, failed), settings,
+        patiently(lambda: run_store.transition(database, run_id, states.RUNNING, failed, worker), settings,
                   f"failing run {run_id}")
         return states.FAILED
     finally:
@@ -55,7 +55,8 @@ def execute(database: Database, settings: Settings, engine_registry: dict, run_i
             workspace.discard(space)
 
 
-def _supervise(database, settings, run_id, engine, argv, space, run, run_log) -> process.Outcome:
+def _supervise(database, settings, worker, engine, argv, space, run, run_log) -> process.Outcome:
+    run_id = run["_id"]
     state = {"progress": 0.0, "beat": time.monotonic(), "saved": 0.0}
 
     def on_output(lines: list[str]) -> None:
@@ -68,7 +69,8 @@ def _supervise(database, settings, run_id, engine, argv, space, run, run_log) ->
         now = time.monotonic()
         if state["progress"] != state["saved"] or now - state["beat"] >= settings.heartbeat_seconds:
             try:
-                run_store.update(database, run_id, {"progress": state["progress"], "heartbeat": utcnow()})
+                run_store.transition(database, run_id, states.RUNNING,
+                                     {"progress": state["progress"], "heartbeat": utcnow()}, worker)
             except TRANSIENT as exc:  # the engine goes on; the next tick tries again
                 log.warning("heartbeat of run %s not stored: %s", run_id, exc)
                 return
@@ -76,17 +78,20 @@ def _supervise(database, settings, run_id, engine, argv, space, run, run_log) ->
 
     def should_stop() -> bool:
         try:
-            current = run_store.get(database, run_id, {"state": 1, "cancelRequested": 1})
+            current = run_store.get(database, run_id, {"state": 1, "cancelRequested": 1, "worker": 1})
         except TRANSIENT:
             return False  # a database that does not answer cancels nothing
-        return current is None or current["state"] != states.RUNNING or bool(current.get("cancelRequested"))
+        # Gone, ended, cancelled, or given to another attempt while this worker looked dead: stop.
+        return (current is None or current["state"] != states.RUNNING or current.get("worker") != worker
+                or bool(current.get("cancelRequested")))
 
     env = workspace.environment(space, run, dict(engine.environment))
     return process.supervise(argv, cwd=space.model_dir, env=env, on_output=on_output, should_stop=should_stop,
                              grace=settings.kill_grace_seconds)
 
 
-def _finish(database, settings, run_id, outcome: process.Outcome, results: list[dict], run_log: RunLog) -> str:
+def _finish(database, settings, worker, run_id, outcome: process.Outcome, results: list[dict],
+            run_log: RunLog) -> str:
     now = utcnow()
     common = {"finished": now, "results": results, "exitCode": outcome.returncode}
     if outcome.stopped:
@@ -102,6 +107,6 @@ def _finish(database, settings, run_id, outcome: process.Outcome, results: list[
                          f"reading the log of {run_id}")
         state, extra = states.FAILED, {"error": f"engine exited with code {outcome.returncode}\n{tail}"}
     run_log.flush(settings)
-    patiently(lambda: run_store.transition(database, run_id, states.RUNNING, dict(common, state=state, **extra)),
-              settings, f"ending run {run_id}")
+    patiently(lambda: run_store.transition(database, run_id, states.RUNNING, dict(common, state=state, **extra),
+                                           worker), settings, f"ending run {run_id}")
     return state

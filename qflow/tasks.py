@@ -52,7 +52,7 @@ def _start_monitor(sender, **_):
         removed = []
     if removed:
         log.warning("removed %d work copies left by runs no live worker holds: %s", len(removed), ", ".join(removed))
-    _monitor = monitor.Monitor(celery_app.database, settings, sender.hostname, info)
+    _monitor = monitor.Monitor(celery_app.database, settings, sender.hostname, info, celery_app)
     _monitor.start()
     log.info("worker %s ready on queues %s", sender.hostname, ", ".join(queues))
 

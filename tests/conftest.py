@@ -55,13 +55,14 @@ def settings(mongo_uri, session_dir, config_file):
     return base.replace(mongo_uri=mongo_uri, database=f"test_{tag}", broker_url=BROKER,
                         queue_prefix=f"test-{tag}.", data_dir=str(session_dir / "data"),
                         scratch_dir=str(session_dir / "scratch-api"), heartbeat_seconds=1.0,
-                        stale_after_seconds=6.0, kill_grace_seconds=1.0)
+                        stale_after_seconds=6.0, kill_grace_seconds=1.0, requeue_after_seconds=5.0)
 
 
 def worker_env(settings, config_file, scratch: Path) -> dict:
     env = dict(os.environ, TUCLUSTER_CONFIG=str(config_file))
     for name in ("mongo_uri", "database", "broker_url", "queue_prefix", "heartbeat_seconds",
-                 "stale_after_seconds", "kill_grace_seconds"):
+                 "stale_after_seconds", "kill_grace_seconds", "requeue_after_seconds", "max_attempts",
+                 "db_patience_seconds"):
         env[f"TUCLUSTER_{name.upper()}"] = str(getattr(settings, name))
     env["TUCLUSTER_SCRATCH_DIR"] = str(scratch)
     env["TUCLUSTER_DATA_DIR"] = str(scratch.parent / f"{scratch.name}-data")

@@ -34,6 +34,8 @@ class Settings:
     stale_after_seconds: float = 60.0
     kill_grace_seconds: float = 3.0
     db_patience_seconds: float = 300.0
+    max_attempts: int = 3
+    requeue_after_seconds: float = 120.0
     error_tail_lines: int = 20
     log_level: str = "INFO"
     engines: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)

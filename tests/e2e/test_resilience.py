@@ -44,16 +44,50 @@ def test_second_worker_with_its_own_scratch_takes_its_engine_runs(client, model,
     assert not (session_dir / "scratch-main" / accepted["id"]).exists()
 
 
-def test_worker_killed_mid_run_leaves_a_failed_run(client, model, settings, config_file, session_dir, database):
+def test_a_run_whose_worker_is_killed_runs_again_on_another_worker(client, model, settings, config_file,
+                                                                   session_dir, database):
     doomed = WorkerProcess(settings, config_file, session_dir / "scratch-doomed", worker_name(settings, "doomed"),
                            engines="remote", concurrency=1).wait_ready(database)
-    accepted = submit(client, model, engine="remote", Fake_Steps="60", Fake_Sleep="60")
+    accepted = submit(client, model, engine="remote", Fake_Steps="8", Fake_Sleep="8")
     wait_state(client, accepted["id"], "running")
     os.killpg(doomed.process.pid, signal.SIGKILL)  # the whole worker host goes away
     doomed.process.wait()
-    # The main worker's monitor reaps runs whose worker stopped beating.
-    run = wait_state(client, accepted["id"], ("failed", "succeeded"), timeout=settings.stale_after_seconds + 20)
-    assert run["state"] == "failed" and "worker lost" in run["error"]
+    # The main worker's monitor sees the silent worker and queues the run again for another one.
+    wait_state(client, accepted["id"], "queued", timeout=settings.stale_after_seconds + 30)
+    heir = WorkerProcess(settings, config_file, session_dir / "scratch-heir", worker_name(settings, "heir"),
+                         engines="remote", concurrency=1).wait_ready(database)
+    try:
+        run = wait_state(client, accepted["id"], ("succeeded", "failed"), timeout=60)
+    finally:
+        heir.stop()
+    assert run["state"] == "succeeded" and run["worker"] == heir.name and run["attempts"] == 2
+    log = client.simulate_get(f"/runs/{run['id']}/logs").json["text"]
+    assert f"started on {doomed.name} (attempt 1)" in log and f"started on {heir.name} (attempt 2)" in log
+
+
+def test_a_run_whose_worker_died_on_its_last_attempt_is_failed(client, model, settings, config_file, session_dir,
+                                                                database):
+    doomed = WorkerProcess(settings, config_file, session_dir / "scratch-last", worker_name(settings, "last"),
+                           engines="remote", concurrency=1).wait_ready(database)
+    accepted = submit(client, model, engine="remote", Fake_Steps="60", Fake_Sleep="60")
+    wait_state(client, accepted["id"], "running")
+    database.db.runs.update_one({"_id": accepted["id"]}, {"$set": {"attempts": settings.max_attempts}})
+    os.killpg(doomed.process.pid, signal.SIGKILL)
+    doomed.process.wait()
+    run = wait_state(client, accepted["id"], ("failed", "queued"), timeout=settings.stale_after_seconds + 30)
+    assert run["state"] == "failed" and "worker lost" in run["error"] and f"of {settings.max_attempts}" in run["error"]
+
+
+def test_a_queued_run_whose_message_was_lost_is_enqueued_again(client, model, settings, database, worker):
+    from tests.e2e.test_runs import HeldDispatcher
+    from tucluster.services import runs as run_service
+
+    spec = {"kind": "simulation", "model": model, "entryPoint": "run.tcf", "engine": "fake", "overrides": {},
+            "archiveId": database.db.models.find_one({"name": model})["archiveId"]}
+    lost = run_service.submit(database, HeldDispatcher(settings), spec)  # saved, its message never sent
+    run = wait_state(client, lost["_id"], ("succeeded", "failed"), timeout=settings.requeue_after_seconds + 60)
+    assert run["state"] == "succeeded" and run["attempts"] == 1
+    assert database.db.runs.find_one({"_id": lost["_id"]})["enqueues"] == 2
 
 
 def test_mongo_down_is_503_with_retry_after(settings):
@@ -88,14 +122,28 @@ def test_ping(client):
     assert client.simulate_get("/ping").json == {"pong": True}
 
 
-def test_a_run_whose_worker_is_gone_is_failed_when_read(client, database, settings):
+def test_a_run_whose_worker_is_gone_is_failed_when_read_after_its_last_attempt(client, database, settings):
     from tucluster.store import runs as run_store
     from tucluster.store import utcnow
 
     run = run_store.new({"kind": "simulation", "model": "ghost", "entryPoint": "run.tcf", "engine": "fake"})
     long_ago = utcnow() - datetime.timedelta(seconds=settings.stale_after_seconds * 10)
-    run_store.insert(database, dict(run, state="running", heartbeat=long_ago, started=long_ago))
+    run_store.insert(database, dict(run, state="running", heartbeat=long_ago, started=long_ago,
+                                    attempts=settings.max_attempts))
     body = client.simulate_get(f"/runs/{run['_id']}").json
     assert body["state"] == "failed" and "worker lost" in body["error"]
     task = client.simulate_get(f"/tasks/{run['taskId']}").json
     assert task["state"] == "FAILURE"
+
+
+def test_a_run_whose_worker_is_gone_is_queued_again_when_read(client, database, settings):
+    from tucluster.store import runs as run_store
+    from tucluster.store import utcnow
+
+    run = run_store.new({"kind": "simulation", "model": "ghost", "entryPoint": "run.tcf", "engine": "nowhere"})
+    long_ago = utcnow() - datetime.timedelta(seconds=settings.stale_after_seconds * 10)
+    run_store.insert(database, dict(run, state="running", heartbeat=long_ago, started=long_ago, attempts=1,
+                                    worker="gone@host"))
+    task = client.simulate_get(f"/tasks/{run['taskId']}").json
+    assert task["state"] == "PENDING" and task["runState"] == "queued"
+    assert database.db.runs.find_one({"_id": run["_id"]})["lostWorker"] == "gone@host"

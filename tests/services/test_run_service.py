@@ -154,12 +154,34 @@ def test_deleting_the_baseline_clears_it_on_the_model(database, engines, model):
         run_service.get_run(database, run["_id"])
 
 
-def test_a_held_run_whose_worker_is_silent_is_seen_failed(database, engines, model, settings):
+def long_ago(settings):
     import datetime as dt
 
-    long_ago = utcnow() - dt.timedelta(seconds=settings.stale_after_seconds * 10)
-    run = in_state(database, engines, model, states.RUNNING, heartbeat=long_ago)
-    seen = run_service.observed(database, settings, run)
+    return utcnow() - dt.timedelta(seconds=settings.stale_after_seconds * 10)
+
+
+def test_a_held_run_whose_worker_is_silent_is_queued_and_enqueued_again(database, engines, model, settings):
+    dispatcher = RecordingDispatcher(database)
+    run = in_state(database, engines, model, states.RUNNING, heartbeat=long_ago(settings), attempts=1)
+    seen = run_service.observed(database, settings, dispatcher, run)
+    assert seen["state"] == states.QUEUED and seen["worker"] is None
+    assert [sent for sent, _ in dispatcher.sent] == [run["_id"]]
+
+
+def test_a_silent_run_on_its_last_attempt_is_failed(database, engines, model, settings):
+    run = in_state(database, engines, model, states.RUNNING, heartbeat=long_ago(settings),
+                   attempts=settings.max_attempts)
+    seen = run_service.observed(database, settings, RecordingDispatcher(database), run)
     assert seen["state"] == states.FAILED and "worker lost" in seen["error"]
+
+
+def test_a_silent_run_asked_to_cancel_is_cancelled(database, engines, model, settings):
+    run = in_state(database, engines, model, states.RUNNING, heartbeat=long_ago(settings), attempts=1,
+                   cancelRequested=True)
+    seen = run_service.observed(database, settings, RecordingDispatcher(database), run)
+    assert seen["state"] == states.CANCELLED
+
+
+def test_a_beating_run_is_left_alone(database, engines, model, settings):
     fresh = in_state(database, engines, model, states.RUNNING, heartbeat=utcnow())
-    assert run_service.observed(database, settings, fresh)["state"] == states.RUNNING
+    assert run_service.observed(database, settings, RecordingDispatcher(database), fresh)["state"] == states.RUNNING

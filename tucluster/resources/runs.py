@@ -66,7 +66,7 @@ class RunItem(Resource):
           404: {description: unknown run, content: {application/json: {schema: Error}}}
         """
         run = run_service.get_run(self.database, run_id)
-        resp.media = dump_run(run_service.observed(self.database, self.settings, run))
+        resp.media = dump_run(run_service.observed(self.database, self.settings, self.context.dispatcher, run))
 
     def on_patch(self, req, resp, run_id):
         """Mark a run as its model's baseline, or reconfigure an online clustering run.
@@ -188,4 +188,5 @@ class Task(Resource):
           404: {description: an id the platform never issued, content: {application/json: {schema: Error}}}
         """
         run = run_service.get_task(self.database, task_id)
-        resp.media = run_service.task_view(run_service.observed(self.database, self.settings, run))
+        seen = run_service.observed(self.database, self.settings, self.context.dispatcher, run)
+        resp.media = run_service.task_view(seen)

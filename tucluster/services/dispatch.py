@@ -1,19 +1,11 @@
 """Handing runs to the workers: a task sent by name over the broker, carrying only the run id.
 
-The API never imports the task code; ``qflow.engines.queue_name`` is the one source of queue names.
+The API never imports the task code; ``qflow.routing`` names every task and queue.
 """
 from __future__ import annotations
 
-from qflow.engines import queue_name
+from qflow import routing
 from tucluster.settings import Settings
-
-TASK_NAMES = {"simulation": "qflow.run_simulation", "clustering": "qflow.run_clustering"}
-
-
-def run_queue(settings: Settings, run: dict) -> str:
-    if run["kind"] == "simulation":
-        return queue_name(settings, run["engine"])
-    return settings.queue("clustering")
 
 
 class Dispatcher:
@@ -30,8 +22,7 @@ class Dispatcher:
         return self._celery
 
     def enqueue(self, run: dict) -> None:
-        self.celery.send_task(TASK_NAMES[run["kind"]], args=[run["_id"]], task_id=run["taskId"],
-                              queue=run_queue(self.settings, run))
+        routing.send(self.celery, self.settings, run)
 
     def broker_ok(self) -> bool:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from qflow.monitor import release_stale_runs
 from tucluster import states
 from tucluster.errors import Conflict, Invalid, Unavailable, require
 from tucluster.services import models as model_service
@@ -84,13 +85,14 @@ def get_task(database: Database, task_id: str) -> dict:
     return require(run_store.by_task(database, task_id), f"no task with id {task_id!r}")
 
 
-def observed(database: Database, settings: Settings, run: dict) -> dict:
-    """The run as a client should see it: an active run whose worker stopped beating is failed
-    here too, so a run is never shown running after every worker is gone."""
+def observed(database: Database, settings: Settings, dispatcher, run: dict) -> dict:
+    """The run as a client should see it: a held run whose worker stopped beating is queued again
+    here too (or failed after its last attempt), so a run is never shown running after every worker
+    is gone."""
     beat = run.get("heartbeat")
     if run["state"] in states.HELD and beat is not None:
         stale_before = utcnow() - dt.timedelta(seconds=settings.stale_after_seconds)
-        if beat < stale_before and run_store.fail_stale(database, stale_before, run["_id"]):
+        if beat < stale_before and release_stale_runs(database, settings, dispatcher.enqueue, run["_id"]):
             return get_run(database, run["_id"])
     return run
 

@@ -22,14 +22,15 @@ def ensure_indexes(database: Database) -> None:
     runs.create_index("taskId", unique=True)
     runs.create_index([("created", pymongo.DESCENDING)])
     runs.create_index([("state", pymongo.ASCENDING), ("heartbeat", pymongo.ASCENDING)])
+    runs.create_index([("state", pymongo.ASCENDING), ("queuedAt", pymongo.ASCENDING)])
     runs.create_index([("model", pymongo.ASCENDING), ("entryPoint", pymongo.ASCENDING)])
 
 
 def new(spec: dict) -> dict:
     now = utcnow()
     return dict(spec, _id=str(ObjectId()), taskId=str(uuid.uuid4()), state=states.QUEUED, progress=0.0,
-                created=now, updated=now, started=None, finished=None, worker=None, error=None,
-                attempts=0, results=[])
+                created=now, updated=now, queuedAt=now, started=None, finished=None, worker=None, error=None,
+                attempts=0, enqueues=1, results=[])
 
 
 def insert(database: Database, doc: dict) -> dict:
@@ -45,12 +46,14 @@ def by_task(database: Database, task_id: str) -> dict | None:
     return database.db.runs.find_one({"taskId": task_id})
 
 
-def transition(database: Database, run_id: str, expected, changes: dict) -> bool:
-    """Set ``changes`` only if the run is in one of the ``expected`` states; True when it was."""
-    states = [expected] if isinstance(expected, str) else list(expected)
-    result = database.db.runs.update_one(
-        {"_id": run_id, "state": {"$in": states}}, {"$set": dict(changes, updated=utcnow())}
-    )
+def transition(database: Database, run_id: str, expected, changes: dict, worker: str | None = None) -> bool:
+    """Set ``changes`` only if the run is in one of the ``expected`` states (and, given ``worker``, still
+    held by it: a worker that lost a run to another attempt changes nothing); True when it was."""
+    expected = [expected] if isinstance(expected, str) else list(expected)
+    query = {"_id": run_id, "state": {"$in": expected}}
+    if worker is not None:
+        query["worker"] = worker
+    result = database.db.runs.update_one(query, {"$set": dict(changes, updated=utcnow())})
     return result.modified_count == 1
 
 
@@ -61,28 +64,81 @@ def update(database: Database, run_id: str, changes: dict, unset: tuple = ()) ->
     database.db.runs.update_one({"_id": run_id}, operation)
 
 
-def take_over(database: Database, run_id: str, stale_before: dt.datetime, changes: dict) -> bool:
-    """Claim a running run whose worker stopped beating (a redelivered task after a crash)."""
+def claim(database: Database, run_id: str, changes: dict) -> bool:
+    """queued -> running for this attempt (``attempts`` counts them)."""
     result = database.db.runs.update_one(
-        {"_id": run_id, "state": states.RUNNING, "heartbeat": {"$lt": stale_before}},
+        {"_id": run_id, "state": states.QUEUED},
+        {"$set": dict(changes, state=states.RUNNING, updated=utcnow()), "$inc": {"attempts": 1}},
+    )
+    return result.modified_count == 1
+
+
+def take_over(database: Database, run_id: str, stale_before: dt.datetime, max_attempts: int, changes: dict) -> bool:
+    """Claim a running run whose worker stopped beating (a redelivered task after a crash), while it
+    has attempts left."""
+    result = database.db.runs.update_one(
+        {"_id": run_id, "state": states.RUNNING, "heartbeat": {"$lt": stale_before},
+         "attempts": {"$lt": max_attempts}},
         {"$set": dict(changes, updated=utcnow()), "$inc": {"attempts": 1}},
     )
     return result.modified_count == 1
 
 
-def fail_stale(database: Database, stale_before: dt.datetime, run_id: str | None = None) -> int:
-    """Fail every running or paused run (or only ``run_id``) whose worker has been silent since
-    ``stale_before``."""
-    now = utcnow()
+def release_stale(database: Database, stale_before: dt.datetime, max_attempts: int,
+                  run_id: str | None = None) -> tuple[list[dict], int]:
+    """Runs held by a worker silent since ``stale_before`` (or only ``run_id``): back to ``queued`` while
+    they have attempts left, ``failed`` after the last one. Returns (the released runs, to enqueue
+    again; how many failed). Each change is conditional, so two reapers never release a run twice."""
     query = {"state": {"$in": list(states.HELD)}, "heartbeat": {"$lt": stale_before}}
     if run_id is not None:
         query["_id"] = run_id
-    result = database.db.runs.update_many(
-        query,
-        {"$set": {"state": states.FAILED, "finished": now, "updated": now,
-                  "error": "worker lost: no heartbeat from its worker; retry the run"}},
-    )
-    return result.modified_count
+    released, failed = [], 0
+    for run in list(database.db.runs.find(query, {"results": 0})):
+        now = utcnow()
+        still_stale = {"_id": run["_id"], "state": run["state"], "heartbeat": run["heartbeat"]}
+        if run.get("cancelRequested") or run.get("stopRequested"):
+            changes = {"state": states.CANCELLED, "finished": now, "updated": now,
+                       "error": f"cancelled: its worker {run.get('worker')} was lost before it stopped"}
+            failed += database.db.runs.update_one(still_stale, {"$set": changes}).modified_count
+            continue
+        if run.get("attempts", 0) >= max_attempts:
+            error = (f"worker lost: no heartbeat from {run.get('worker')} during attempt {run.get('attempts', 0)} "
+                     f"of {max_attempts}; not tried again")
+            changes = {"state": states.FAILED, "finished": now, "updated": now, "error": error}
+            failed += database.db.runs.update_one(still_stale, {"$set": changes}).modified_count
+            continue
+        changes = {"state": states.QUEUED, "queuedAt": now, "updated": now, "worker": None, "heartbeat": None,
+                   "lostWorker": run.get("worker")}
+        if database.db.runs.update_one(still_stale, {"$set": changes}).modified_count:
+            released.append(dict(run, **changes))
+    return released, failed
+
+
+def requeue_lost(database: Database, queued_before: dt.datetime, run_ids: list[str] | None = None) -> list[dict]:
+    """Queued runs waiting since before ``queued_before`` (their message is presumed gone): their
+    waiting time starts again and ``enqueues`` counts them. Returns the runs to enqueue again."""
+    query = {"state": states.QUEUED, "queuedAt": {"$lt": queued_before}}
+    if run_ids is not None:
+        query["_id"] = {"$in": list(run_ids)}
+    requeued = []
+    for run in list(database.db.runs.find(query, {"results": 0})):
+        now = utcnow()
+        changed = database.db.runs.update_one({"_id": run["_id"], "state": states.QUEUED, "queuedAt": run["queuedAt"]},
+                                              {"$set": {"queuedAt": now, "updated": now}, "$inc": {"enqueues": 1}})
+        if changed.modified_count:
+            requeued.append(dict(run, queuedAt=now, enqueues=run.get("enqueues", 1) + 1))
+    return requeued
+
+
+def waiting_since(database: Database, queued_before: dt.datetime) -> list[dict]:
+    """Queued runs waiting since before ``queued_before``: ``{_id, kind, engine}``."""
+    return list(database.db.runs.find({"state": states.QUEUED, "queuedAt": {"$lt": queued_before}},
+                                      {"kind": 1, "engine": 1}))
+
+
+def fail(database: Database, run_id: str, expected, error: str) -> bool:
+    now = utcnow()
+    return transition(database, run_id, expected, {"state": states.FAILED, "finished": now, "error": error})
 
 
 def clear_baseline(database: Database, model: str, entry_point: str) -> None:

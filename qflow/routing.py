@@ -1,0 +1,35 @@
+"""Where a run's task goes: its task name and queue, named once for the API and the workers.
+
+A task is sent by name with the run id as its only argument and the task id the run document holds.
+"""
+from __future__ import annotations
+
+from qflow.engines import queue_name
+
+TASK_NAMES = {"simulation": "qflow.run_simulation", "clustering": "qflow.run_clustering"}
+
+
+def run_queue(settings, run: dict) -> str:
+    if run["kind"] == "simulation":
+        return queue_name(settings, run["engine"])
+    return settings.queue("clustering")
+
+
+def send(celery_app, settings, run: dict) -> None:
+    celery_app.send_task(TASK_NAMES[run["kind"]], args=[run["_id"]], task_id=run["taskId"],
+                         queue=run_queue(settings, run))
+
+
+def ready_messages(celery_app, queue: str) -> int:
+    """Messages waiting in ``queue`` (not those a worker holds); 0 for a queue never declared."""
+    with celery_app.connection_for_write() as connection:
+        channel = connection.channel()
+        try:
+            return channel.queue_declare(queue=queue, passive=True).message_count
+        except connection.channel_errors:  # no such queue
+            return 0
+        finally:
+            try:
+                channel.close()
+            except Exception:  # a channel closed by the broker after a 404 cannot be closed again
+                pass

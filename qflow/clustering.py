@@ -22,7 +22,7 @@ import numpy as np
 
 from qflow.algorithms import ALGORITHMS, Assembly, build, split
 from qflow.feeds import Pushes, Source, Window
-from qflow.lifecycle import RunLog, claim, patiently
+from qflow.lifecycle import RELEASED, RunLog, claim, must_release, patiently, release
 from tucluster import states
 from tucluster.store import Database, utcnow
 from tucluster.store import datasets as dataset_store
@@ -162,7 +162,8 @@ class ClusteringRun:
     # -- the loop -------------------------------------------------------------
     def read_controls(self) -> dict:
         current = run_store.get(self.database, self.run_id, {"state": 1, "cancelRequested": 1, "stopRequested": 1,
-                                                             "algorithm": 1, "controlSeq": 1, "worker": 1})
+                                                             "algorithm": 1, "controlSeq": 1, "worker": 1,
+                                                             "releaseRequested": 1})
         if current and current.get("worker") != self.worker:
             self.run_log.note("another attempt holds this run now: stopping")
             return {"state": "gone"}
@@ -185,6 +186,8 @@ class ClusteringRun:
                 if pushes_read:
                     self.pushes.peek()  # before the state: see Pushes
                 controls, next_control = self.read_controls(), now + CONTROL_PERIOD
+                if must_release(controls) and controls["state"] in states.HELD:
+                    return RELEASED
                 if controls.get("cancelRequested") or controls["state"] not in states.HELD:
                     return states.CANCELLED
                 if controls.get("stopRequested"):
@@ -231,6 +234,8 @@ def execute(database: Database, settings, run_id: str, worker: str) -> str | Non
         job = ClusteringRun(database, settings, run, run_log)
         job.load()
         outcome = job.loop()
+        if outcome == RELEASED:
+            return release(database, settings, run_id, worker, run_log, states.HELD)
         if job.algo.figures["iterations"]:
             job.publish()
             job.store_labels()

@@ -14,6 +14,7 @@ from tucluster.store import logs as log_store
 from tucluster.store import runs as run_store
 
 log = logging.getLogger(__name__)
+RELEASED = "released"
 # What a stalled, restarting or unreachable database raises: worth waiting out.
 TRANSIENT = (pymongo.errors.ConnectionFailure,)
 
@@ -87,3 +88,17 @@ def _claim(database: Database, settings: Settings, run_id: str, worker: str) -> 
     if run_store.take_over(database, run_id, stale_before, settings.max_attempts, changes):
         return run_store.get(database, run_id)
     return None
+
+
+def must_release(current: dict | None) -> bool:
+    """This run's worker is stopping (``qflow.tasks``): hand the run back."""
+    return bool(current and current.get("releaseRequested"))
+
+
+def release(database: Database, settings: Settings, run_id: str, worker: str, run_log: RunLog, expected) -> str:
+    """Put a run this worker holds back in its queue, the attempt not counted; the task requeues its
+    message (``qflow.tasks``)."""
+    run_log.note(f"worker {worker} is stopping: the run goes back to its queue")
+    run_log.flush(settings)
+    patiently(lambda: run_store.release(database, run_id, worker, expected), settings, f"releasing run {run_id}")
+    return RELEASED

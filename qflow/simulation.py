@@ -6,7 +6,7 @@ import shlex
 import time
 
 from qflow import engines, process, workspace
-from qflow.lifecycle import TRANSIENT, RunLog, claim, patiently
+from qflow.lifecycle import TRANSIENT, RunLog, claim, must_release, patiently, release
 from tucluster import states
 from tucluster.settings import Settings
 from tucluster.store import Database, utcnow
@@ -34,6 +34,8 @@ def execute(database: Database, settings: Settings, engine_registry: dict, run_i
         argv = engine.argv(space.control_file, space.root)
         run_log.note(f"engine {engine.name}: {shlex.join(argv)}")
         outcome = _supervise(database, settings, worker, engine, argv, space, run, run_log)
+        if outcome.stopped and must_release(run_store.get(database, run_id, {"releaseRequested": 1})):
+            return release(database, settings, run_id, worker, run_log, states.RUNNING)
         if engine.postprocess:
             from qflow.engines import postprocess
 
@@ -78,12 +80,13 @@ def _supervise(database, settings, worker, engine, argv, space, run, run_log) ->
 
     def should_stop() -> bool:
         try:
-            current = run_store.get(database, run_id, {"state": 1, "cancelRequested": 1, "worker": 1})
+            current = run_store.get(database, run_id, {"state": 1, "cancelRequested": 1, "worker": 1,
+                                                       "releaseRequested": 1})
         except TRANSIENT:
             return False  # a database that does not answer cancels nothing
-        # Gone, ended, cancelled, or given to another attempt while this worker looked dead: stop.
+        # Gone, ended, cancelled, given to another attempt while this worker looked dead, or released: stop.
         return (current is None or current["state"] != states.RUNNING or current.get("worker") != worker
-                or bool(current.get("cancelRequested")))
+                or bool(current.get("cancelRequested")) or must_release(current))
 
     env = workspace.environment(space, run, dict(engine.environment))
     return process.supervise(argv, cwd=space.model_dir, env=env, on_output=on_output, should_stop=should_stop,

@@ -147,3 +147,23 @@ def test_a_run_whose_worker_is_gone_is_queued_again_when_read(client, database, 
     task = client.simulate_get(f"/tasks/{run['taskId']}").json
     assert task["state"] == "PENDING" and task["runState"] == "queued"
     assert database.db.runs.find_one({"_id": run["_id"]})["lostWorker"] == "gone@host"
+
+
+def test_a_worker_stopped_with_sigterm_hands_its_run_to_another(client, model, settings, config_file, session_dir,
+                                                                database):
+    leaving = WorkerProcess(settings, config_file, session_dir / "scratch-leaving", worker_name(settings, "leaving"),
+                            engines="remote", concurrency=1).wait_ready(database)
+    accepted = submit(client, model, engine="remote", Fake_Steps="10", Fake_Sleep="10")
+    wait_state(client, accepted["id"], "running")
+    leaving.process.send_signal(signal.SIGTERM)  # the main process, as `tucluster up` and KillMode=mixed do
+    leaving.process.wait(timeout=30)
+    assert client.simulate_get(f"/runs/{accepted['id']}").json["state"] == "queued"
+    heir = WorkerProcess(settings, config_file, session_dir / "scratch-taker", worker_name(settings, "taker"),
+                         engines="remote", concurrency=1).wait_ready(database)
+    try:
+        run = wait_state(client, accepted["id"], ("succeeded", "failed"), timeout=60)
+    finally:
+        heir.stop()
+    assert run["state"] == "succeeded" and run["worker"] == heir.name and run["attempts"] == 1
+    log = client.simulate_get(f"/runs/{run['id']}/logs").json["text"]
+    assert f"worker {leaving.name} is stopping: the run goes back to its queue" in log

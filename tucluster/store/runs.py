@@ -114,6 +114,23 @@ def release_stale(database: Database, stale_before: dt.datetime, max_attempts: i
     return released, failed
 
 
+def release(database: Database, run_id: str, worker: str, expected) -> bool:
+    """A run ``worker`` holds back to ``queued``, its attempt not counted (the worker is stopping)."""
+    expected = [expected] if isinstance(expected, str) else list(expected)
+    now = utcnow()
+    result = database.db.runs.update_one(
+        {"_id": run_id, "worker": worker, "state": {"$in": expected}},
+        {"$set": {"state": states.QUEUED, "queuedAt": now, "updated": now, "worker": None, "heartbeat": None},
+         "$unset": {"releaseRequested": ""}, "$inc": {"attempts": -1}})
+    return result.modified_count == 1
+
+
+def request_release(database: Database, worker: str) -> int:
+    """Ask every run ``worker`` holds to go back to its queue (the worker is shutting down)."""
+    return database.db.runs.update_many({"worker": worker, "state": {"$in": list(states.HELD)}},
+                                        {"$set": {"releaseRequested": True}}).modified_count
+
+
 def requeue_lost(database: Database, queued_before: dt.datetime, run_ids: list[str] | None = None) -> list[dict]:
     """Queued runs waiting since before ``queued_before`` (their message is presumed gone): their
     waiting time starts again and ``enqueues`` counts them. Returns the runs to enqueue again."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from qflow.algorithms import ALGORITHMS, Assembly, build, split
 from qflow.feeds import Pushes, Source, Window
-from qflow.lifecycle import RELEASED, RunLog, claim, must_release, patiently, release
+from qflow.lifecycle import RELEASED, RunLog, claim, must_release, not_taken, patiently, release
 from tucluster import states
 from tucluster.store import Database, utcnow
 from tucluster.store import datasets as dataset_store
@@ -227,7 +227,7 @@ class ClusteringRun:
 def execute(database: Database, settings, run_id: str, worker: str) -> str | None:
     run = claim(database, settings, run_id, worker)
     if run is None:
-        return None
+        return not_taken(database, settings, run_id, worker)
     run_log = RunLog(database, settings, run_id)
     run_log.note(f"clustering run {run_id} started on {worker}: {run['algorithm']}")
     try:

@@ -12,9 +12,11 @@ from tucluster.settings import Settings
 from tucluster.store import Database, utcnow
 from tucluster.store import logs as log_store
 from tucluster.store import runs as run_store
+from tucluster.store import workers as worker_store
 
 log = logging.getLogger(__name__)
 RELEASED = "released"
+FOREIGN = "foreign"
 # What a stalled, restarting or unreachable database raises: worth waiting out.
 TRANSIENT = (pymongo.errors.ConnectionFailure,)
 
@@ -102,3 +104,18 @@ def release(database: Database, settings: Settings, run_id: str, worker: str, ru
     run_log.flush(settings)
     patiently(lambda: run_store.release(database, run_id, worker, expected), settings, f"releasing run {run_id}")
     return RELEASED
+
+
+def not_taken(database: Database, settings: Settings, run_id: str, worker: str) -> str | None:
+    """Why a message's run was not claimed, logged: it is held elsewhere or ended (the message is done
+    with), or the database does not hold it at all (FOREIGN: a message of another deployment sharing
+    these queues, rejected loudly and counted on the worker)."""
+    current = patiently(lambda: run_store.get(database, run_id, {"state": 1, "worker": 1}), settings,
+                        f"reading run {run_id}")
+    if current is not None:
+        log.info("run %s not taken: it is %s (worker %s)", run_id, current["state"], current.get("worker"))
+        return None
+    log.warning("message for run %s, which this deployment's database does not hold: rejected (do two "
+                "deployments share the queue prefix %r?)", run_id, settings.queue_prefix)
+    patiently(lambda: worker_store.count_foreign(database, worker), settings, "counting a foreign message")
+    return FOREIGN

@@ -1,12 +1,22 @@
 """Where a run's task goes: its task name and queue, named once for the API and the workers.
 
 A task is sent by name with the run id as its only argument and the task id the run document holds.
+Queue names start with the deployment's identity (``bound``), so deployments sharing a broker keep
+apart; an explicit ``queue_prefix`` setting replaces it.
 """
 from __future__ import annotations
 
 from qflow.engines import queue_name
+from tucluster.store import deployment
 
 TASK_NAMES = {"simulation": "qflow.run_simulation", "clustering": "qflow.run_clustering"}
+
+
+def bound(settings, database):
+    """``settings`` with the queue prefix of the deployment ``database`` belongs to, unless one is set."""
+    if settings.queue_prefix:
+        return settings
+    return settings.replace(queue_prefix=f"tc-{deployment.identity(database)}.")
 
 
 def run_queue(settings, run: dict) -> str:

@@ -6,7 +6,7 @@ import shlex
 import time
 
 from qflow import engines, process, workspace
-from qflow.lifecycle import TRANSIENT, RunLog, claim, must_release, patiently, release
+from qflow.lifecycle import TRANSIENT, RunLog, claim, must_release, not_taken, patiently, release
 from tucluster import states
 from tucluster.settings import Settings
 from tucluster.store import Database, utcnow
@@ -19,9 +19,7 @@ log = logging.getLogger(__name__)
 def execute(database: Database, settings: Settings, engine_registry: dict, run_id: str, worker: str) -> str | None:
     run = claim(database, settings, run_id, worker)
     if run is None:
-        current = run_store.get(database, run_id, {"state": 1})
-        log.info("run %s not taken: it is %s", run_id, current["state"] if current else "gone")
-        return None
+        return not_taken(database, settings, run_id, worker)
     run_log = RunLog(database, settings, run_id)
     run_log.note(f"run {run_id} started on {worker} (attempt {run.get('attempts', 1)})")
     space = None
@@ -30,11 +28,13 @@ def execute(database: Database, settings: Settings, engine_registry: dict, run_i
         if engine is None:
             raise engines.EngineError(f"this worker has no engine {run['engine']!r}")
         run_log.note(f"preparing the model {run['model']!r} ({run['entryPoint']})")
-        space = workspace.prepare(database, run, settings.scratch_dir)
+        space = patiently(lambda: workspace.prepare(database, run, settings.scratch_dir), settings,
+                          f"copying the model of run {run_id}")
         argv = engine.argv(space.control_file, space.root)
         run_log.note(f"engine {engine.name}: {shlex.join(argv)}")
         outcome = _supervise(database, settings, worker, engine, argv, space, run, run_log)
-        if outcome.stopped and must_release(run_store.get(database, run_id, {"releaseRequested": 1})):
+        if outcome.stopped and must_release(patiently(lambda: run_store.get(database, run_id, {"releaseRequested": 1}),
+                                                      settings, f"reading run {run_id}")):
             return release(database, settings, run_id, worker, run_log, states.RUNNING)
         if engine.postprocess:
             from qflow.engines import postprocess

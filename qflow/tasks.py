@@ -25,6 +25,8 @@ def _requeued_unless_owned(execute):
         raise Reject(str(exc), requeue=True) from exc
     if outcome == lifecycle.RELEASED:
         raise Reject("worker stopping: run released", requeue=True)  # for another worker
+    if outcome == lifecycle.FOREIGN:
+        raise Reject("the run is not in this deployment's database", requeue=False)
     return outcome
 
 

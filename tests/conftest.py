@@ -55,7 +55,7 @@ def settings(mongo_uri, session_dir, config_file):
     return base.replace(mongo_uri=mongo_uri, database=f"test_{tag}", broker_url=BROKER,
                         queue_prefix=f"test-{tag}.", data_dir=str(session_dir / "data"),
                         scratch_dir=str(session_dir / "scratch-api"), heartbeat_seconds=1.0,
-                        stale_after_seconds=6.0, kill_grace_seconds=1.0, requeue_after_seconds=5.0)
+                        stale_after_seconds=15.0, kill_grace_seconds=1.0, requeue_after_seconds=5.0)
 
 
 def worker_env(settings, config_file, scratch: Path) -> dict:

@@ -12,6 +12,7 @@ from tucluster import openapi
 from tucluster import settings as settings_module
 from tucluster.http import Context, install_error_handlers
 from tucluster.resources import clustering, datasets, health, maps, models, results, runs
+from tucluster.services import sweeper
 from tucluster.services.dispatch import Dispatcher
 from tucluster.settings import Settings
 from tucluster.store import Database
@@ -86,8 +87,9 @@ class OpenAPI:
 
 def create_app(settings: Settings, store: Database | None = None, jobs: Dispatcher | None = None) -> falcon.App:
     # The engine registry is built once per process, with the worker's own code.
-    context = Context(settings=settings, database=store or Database(settings),
-                      dispatcher=jobs or Dispatcher(settings), engines=engines.load_all(settings.engines))
+    database = store or Database(settings)
+    context = Context(settings=settings, database=database, dispatcher=jobs or Dispatcher(settings, database),
+                      engines=engines.load_all(settings.engines))
     app = falcon.App(cors_enable=True)
     app.req_options.strip_url_path_trailing_slash = True
     install_error_handlers(app)
@@ -107,4 +109,5 @@ def get_app() -> falcon.App:
         database.ensure_indexes()
     except pymongo.errors.ConnectionFailure as exc:
         log.warning("database unreachable at start-up (%s); indexes will be created on a later start", exc)
+    sweeper.start(database, settings)
     return create_app(settings, store=database)

@@ -36,6 +36,8 @@ class Settings:
     db_patience_seconds: float = 300.0
     max_attempts: int = 3
     requeue_after_seconds: float = 120.0
+    sweep_interval_seconds: float = 600.0
+    sweep_grace_seconds: float = 3600.0
     error_tail_lines: int = 20
     log_level: str = "INFO"
     engines: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)

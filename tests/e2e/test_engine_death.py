@@ -37,8 +37,13 @@ def long_run(client, model, settings, config_file, session_dir, database, role: 
     worker = WorkerProcess(settings, config_file, session_dir / f"scratch-{role}", worker_name(settings, role),
                            engines="remote", concurrency=1).wait_ready(database)
     accepted = submit(client, model, engine="remote", Fake_Steps="120", Fake_Sleep="120")
-    wait_state(client, accepted["id"], "running")
-    wait_for(lambda: len(engine_processes(accepted["id"])) >= 2, 30, message="the guard and its engine")
+    try:
+        wait_state(client, accepted["id"], "running")
+        wait_for(lambda: len(engine_processes(accepted["id"])) >= 2, 30, message="the guard and its engine")
+    except BaseException:
+        client.simulate_post(f"/runs/{accepted['id']}/cancel")
+        worker.stop()
+        raise
     return worker, accepted["id"]
 
 

@@ -11,13 +11,17 @@ import psutil
 import pytest
 import requests
 
+from tests.conftest import BROKER, _delete_queues
 from tests.support import simple_model, wait_for
+from tucluster import settings as settings_module
 from tucluster.cli import embedded
 
 
 def start_up(data_dir, port, config_file, prefix, log):
-    env = dict(os.environ, TUCLUSTER_QUEUE_PREFIX=prefix, TUCLUSTER_HEARTBEAT_SECONDS="1")
-    env.pop("TUCLUSTER_MONGO_URI", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUCLUSTER_")}
+    env["TUCLUSTER_HEARTBEAT_SECONDS"] = "1"  # the broker: `up` finds RabbitMQ on localhost itself
+    if prefix is not None:
+        env["TUCLUSTER_QUEUE_PREFIX"] = prefix
     return subprocess.Popen([sys.executable, "-m", "tucluster.cli", "up", "--port", str(port), "--data-dir",
                              str(data_dir), "--config", str(config_file), "--workers", "1"],
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -67,3 +71,46 @@ def test_up_runs_everything_and_keeps_data_across_restarts(tmp_path, config_file
             assert requests.get(f"{url}/runs/{run['id']}", timeout=5).json()["state"] == "succeeded"
         finally:
             stop_up(process)
+            delete_queues(prefix)
+
+
+def delete_queues(prefix: str) -> None:
+    _delete_queues(settings_module.load(environ={"TUCLUSTER_BROKER_URL": BROKER, "TUCLUSTER_QUEUE_PREFIX": prefix}))
+
+
+@pytest.mark.timeout(300)
+def test_two_deployments_on_one_broker_with_default_settings_keep_their_runs(tmp_path, config_file):
+    """No queue prefix set: each `up` has its own database, so its own identity and queues."""
+    deployments, processes, health = [], [], []
+    try:
+        for index in range(2):
+            port = embedded.free_port()
+            log = open(tmp_path / f"up-{index}.log", "wb")
+            processes.append(start_up(tmp_path / f"data-{index}", port, config_file, None, log))
+            deployments.append(f"http://127.0.0.1:{port}")
+        for url in deployments:
+            wait_for(lambda: api_ready(url), 90, interval=0.5, message=f"{url} to serve with a worker")
+        health += [requests.get(f"{url}/health", timeout=5).json() for url in deployments]
+        assert health[0]["deployment"] != health[1]["deployment"]
+        assert health[0]["queuePrefix"] != health[1]["queuePrefix"]
+        submitted = {}
+        for url in deployments:
+            response = requests.post(f"{url}/models", params={"name": "shared-name"}, data=simple_model(),
+                                     headers={"Content-Type": "application/zip"}, timeout=30)
+            assert response.status_code == 201, response.text
+            submitted[url] = [requests.post(f"{url}/runs", timeout=30, json={
+                "model": "shared-name", "entryPoint": "run.tcf", "engine": "fake",
+                "overrides": {"Fake Sleep": "0.2"}}).json()["id"] for _ in range(4)]
+        for url, workers in zip(deployments, ([w["name"] for w in h["workers"]] for h in health)):
+            def ended(url=url):
+                runs = [requests.get(f"{url}/runs/{run_id}", timeout=5).json() for run_id in submitted[url]]
+                return runs if all(run["state"] in ("succeeded", "failed", "cancelled") for run in runs) else None
+            runs = wait_for(ended, 90, interval=0.5, message=f"the runs of {url} to end")
+            assert [run["state"] for run in runs] == ["succeeded"] * 4
+            assert {run["worker"] for run in runs} <= set(workers)
+            assert all(w.get("foreignMessages", 0) == 0 for w in requests.get(f"{url}/workers", timeout=5).json())
+    finally:
+        for process in processes:
+            stop_up(process)
+        for prefix in (h["queuePrefix"] for h in health):
+            delete_queues(prefix)

@@ -31,6 +31,23 @@ def _child_env(config, **values) -> dict:
     return env
 
 
+def _bound_to_its_deployment(settings):
+    """Queue names of the deployment the database belongs to: a worker consumes only for its database."""
+    from qflow import routing
+    from qflow.lifecycle import patiently
+    from tucluster.store import Database
+
+    database = Database(settings)
+    try:
+        settings = patiently(lambda: routing.bound(settings, database), settings, "reading the deployment identity")
+    except Exception as exc:
+        raise click.ClickException(f"cannot reach the database at {settings.effective_mongo_uri}: {exc}") from None
+    finally:
+        database.close()
+    log.info("queues of this deployment start with %r", settings.queue_prefix)
+    return settings
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the API listens on.")
 @click.option("--port", default=8000, show_default=True, help="Port the API listens on.")
@@ -125,6 +142,7 @@ def worker(queues, engines, concurrency, name, loglevel, config):
             raise click.BadParameter(f"unknown engine(s) {', '.join(sorted(unknown))}", param_hint="--engines")
         settings = settings.replace(engines={k: v for k, v in settings.engines.items() if k in wanted})
     logging.basicConfig(level=loglevel, format="%(asctime)s %(processName)s %(name)s %(message)s")
+    settings = _bound_to_its_deployment(settings)
     configure(celery_app, settings)
     import qflow.tasks  # noqa: F401  (registers the tasks on the app)
 

@@ -5,6 +5,7 @@ import falcon
 
 from tucluster.http import Resource, schema
 from tucluster.schemas.health import EngineSchema, HealthSchema, WorkerSchema
+from tucluster.store import deployment
 from tucluster.store import workers as worker_store
 
 
@@ -31,17 +32,19 @@ class Health(Resource):
           503: {description: the database or the broker is down, content: {application/json: {schema: Health}}}
         """
         mongo = {"ok": True}
-        workers = []
+        workers, identity = [], None
         try:
             self.database.ping()
             workers = worker_store.alive(self.database, self.settings.stale_after_seconds)
+            identity = deployment.identity(self.database)
         except Exception as exc:  # report, do not raise: health must answer when things are down
             mongo = {"ok": False, "error": str(exc)}
         broker = {"ok": self.context.dispatcher.broker_ok()}
         healthy = mongo["ok"] and broker["ok"]
         resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
         resp.media = schema(HealthSchema).dump({"status": "ok" if healthy else "degraded", "mongo": mongo,
-                                                "broker": broker, "workers": workers,
+                                                "broker": broker, "workers": workers, "deployment": identity,
+                                                "queuePrefix": self.context.dispatcher.settings.queue_prefix,
                                                 "engines": sorted(self.context.engines)})
 
 

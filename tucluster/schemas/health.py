@@ -14,6 +14,9 @@ class WorkerSchema(Schema):
     engines = fields.List(fields.Str())
     concurrency = fields.Int()
     active = fields.Int()
+    foreignMessages = fields.Int(dump_default=0, metadata={
+        "description": "messages rejected because this deployment's database does not hold their run "
+                       "(another deployment shares the queue prefix)"})
     seen = fields.DateTime()
 
 
@@ -22,6 +25,8 @@ class HealthSchema(Schema):
     mongo = fields.Dict()
     broker = fields.Dict()
     workers = fields.List(fields.Nested(WorkerSchema))
+    deployment = fields.Str(allow_none=True, metadata={"description": "this deployment's identity (kept in its database)"})
+    queuePrefix = fields.Str(metadata={"description": "prefix of this deployment's queue names"})
     engines = fields.List(fields.Str())
 
 

@@ -9,8 +9,11 @@ from tucluster.settings import Settings
 
 
 class Dispatcher:
-    def __init__(self, settings: Settings, celery_app=None):
-        self.settings = settings
+    """Sends runs' tasks; the queue names carry the deployment identity, read from the database on first
+    use (``qflow.routing.bound``)."""
+
+    def __init__(self, settings: Settings, database=None, celery_app=None):
+        self.settings, self.database = settings, database
         self._celery = celery_app
 
     @property
@@ -18,6 +21,8 @@ class Dispatcher:
         if self._celery is None:
             from qflow.app import make_celery
 
+            if not self.settings.queue_prefix:
+                self.settings = routing.bound(self.settings, self.database)
             self._celery = make_celery(self.settings)
         return self._celery
 

@@ -8,6 +8,7 @@ import zipfile
 
 from tucluster.errors import Conflict, Invalid, NotFound, require
 from tucluster.formats import archives, validation
+from tucluster.services import sweeper
 from tucluster.settings import Settings
 from tucluster.store import Database
 from tucluster.store import archives as archive_store
@@ -45,7 +46,7 @@ def create_model(database: Database, settings: Settings, stream, name: str, desc
     check_name(name)
     if model_store.exists(database, name):
         raise Conflict(f"a model named {name!r} already exists")
-    spool_dir = os.path.join(settings.data_dir, "uploads")
+    spool_dir = sweeper.spool_dir(settings)
     os.makedirs(spool_dir, exist_ok=True)
     upload = archive_store.start_upload(database, name)
     path = None

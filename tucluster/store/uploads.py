@@ -72,3 +72,20 @@ class StreamingUpload:
         concurrent.futures.wait(self.inserts)
         self.executor.shutdown(wait=True)
         self.chunks.delete_many({"files_id": self.file_id})
+
+
+def abandoned(database: Database, bucket: str, idle_since) -> list:
+    """Files of ``bucket`` with chunks but no files document whose last chunk was written before
+    ``idle_since``: uploads cut off (a killed API process, a failed result upload), never committed.
+    A chunk's ObjectId says when it was written, so an upload still arriving is never among them."""
+    chunks, files = database.db[f"{bucket}.chunks"], database.db[f"{bucket}.files"]
+    found = []
+    for group in chunks.aggregate([{"$group": {"_id": "$files_id", "last": {"$max": "$_id"}}}]):
+        if group["last"].generation_time < idle_since and files.count_documents({"_id": group["_id"]}, limit=1) == 0:
+            found.append(group["_id"])
+    return found
+
+
+def discard(database: Database, bucket: str, file_id) -> None:
+    """Remove the chunks of a file that has no files document."""
+    database.db[f"{bucket}.chunks"].delete_many({"files_id": file_id})

@@ -19,5 +19,10 @@ def alive(database: Database, within_seconds: float) -> list[dict]:
     return list(database.db.workers.find({"seen": {"$gte": since}}).sort("_id", 1))
 
 
+def count_foreign(database: Database, name: str) -> None:
+    """One more message this worker rejected because its database does not hold the run."""
+    database.db.workers.update_one({"_id": name}, {"$inc": {"foreignMessages": 1}}, upsert=True)
+
+
 def remove(database: Database, name: str) -> None:
     database.db.workers.delete_one({"_id": name})

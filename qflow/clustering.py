@@ -79,9 +79,10 @@ class ClusteringRun:
             self.run_log.note(f"loaded {len(points)} rows of {self.run['dataset']} ({', '.join(self.columns)})")
         self.set_phase("Ready")
 
-    def take_new_points(self, now: float, pushes_read: bool) -> int:
-        batches = self.pushes.take() if self.pushes and pushes_read else []
-        batches += self.source.poll(now) if self.source else []
+    def take_new_points(self, now: float, pushes_read: bool, until=None) -> int:
+        """Pushed points (all peeked, or those stored by ``until``) and, without ``until``, the source's."""
+        batches = self.pushes.take(until) if self.pushes and pushes_read else []
+        batches += self.source.poll(now) if self.source and until is None else []
         if self.source and self.source.columns and not self.columns:
             self.columns = self.source.columns
             self._save({"columns": self.columns})
@@ -106,6 +107,14 @@ class ClusteringRun:
             data, new_from = data[self.rng.choice(len(data), sample, replace=False)], 0
         self.algo.iterate(data, new_from)
         self.window.consumed = len(data) if self.name == "streaming" else len(self.window)
+
+    def drain(self, now: float, until) -> None:
+        """Before a pause or a stop takes effect: the points pushed until then are iterated on and
+        published, so every push acknowledged before it is in the result."""
+        if self.take_new_points(now, True, until):
+            for _ in range(self.control["iterPerData"] or 1):
+                self.iterate()
+            self.publish()
 
     def batch_done(self) -> bool:
         if self.name == "streaming":
@@ -163,7 +172,8 @@ class ClusteringRun:
     def read_controls(self) -> dict:
         current = run_store.get(self.database, self.run_id, {"state": 1, "cancelRequested": 1, "stopRequested": 1,
                                                              "algorithm": 1, "controlSeq": 1, "worker": 1,
-                                                             "releaseRequested": 1})
+                                                             "releaseRequested": 1, "pausedAt": 1,
+                                                             "stopRequestedAt": 1})
         if current and current.get("worker") != self.worker:
             self.run_log.note("another attempt holds this run now: stopping")
             return {"state": "gone"}
@@ -177,7 +187,9 @@ class ClusteringRun:
 
     def loop(self) -> str:
         online = bool(self.run.get("online"))
-        budget, next_control, last_publish, last_iteration = (0 if online else 1), 0.0, 0.0, 0.0
+        # An online run on a dataset clusters it at once, as if it had just arrived.
+        first = (self.control["iterPerData"] or math.inf) if online and len(self.window) else 0
+        budget, next_control, last_publish, last_iteration = (first if online else 1), 0.0, 0.0, 0.0
         controls = {"state": states.RUNNING}
         while True:
             now = time.monotonic()
@@ -191,7 +203,11 @@ class ClusteringRun:
                 if controls.get("cancelRequested") or controls["state"] not in states.HELD:
                     return states.CANCELLED
                 if controls.get("stopRequested"):
+                    if pushes_read:
+                        self.drain(now, controls.get("stopRequestedAt"))
                     return states.SUCCEEDED
+                if controls["state"] == states.PAUSED and pushes_read:
+                    self.drain(now, controls.get("pausedAt"))
             if controls["state"] == states.PAUSED:
                 self.set_phase("Idle")
                 time.sleep(0.05)
@@ -236,6 +252,8 @@ def execute(database: Database, settings, run_id: str, worker: str) -> str | Non
         outcome = job.loop()
         if outcome == RELEASED:
             return release(database, settings, run_id, worker, run_log, states.HELD)
+        if outcome == states.SUCCEEDED and not job.algo.figures["iterations"] and len(job.window):
+            job.iterate()  # stopped before its first iteration: its result still covers its data
         if job.algo.figures["iterations"]:
             job.publish()
             job.store_labels()

@@ -38,20 +38,27 @@ class Pushes:
     """Pushed batches, read in two steps: ``peek`` before the run's state is read, ``take`` after.
 
     A push stored after a pause was answered is then always seen with the paused state, so a
-    paused run never takes it; it is taken after play.
+    paused run never takes it; it is taken after play. A pause or a stop first takes the pushes
+    stored before it (``take(until=...)``), so every push acknowledged before it is in the result.
     """
 
     def __init__(self, database: Database, run_id: str):
         self.database, self.run_id, self.seq = database, run_id, 0
-        self._peeked: tuple[list[np.ndarray], int] = ([], 0)
+        self._peeked: list = []
 
     def peek(self) -> None:
         self._peeked = push_store.since(self.database, self.run_id, self.seq)
 
-    def take(self) -> list[np.ndarray]:
-        batches, last = self._peeked
-        self._peeked, self.seq = ([], last), max(self.seq, last)
-        return batches
+    def take(self, until=None) -> list[np.ndarray]:
+        """The peeked batches in order; with ``until``, only those stored by then."""
+        taken = []
+        for seq, at, points in self._peeked:
+            if until is not None and at > until:
+                break
+            taken.append(points)
+            self.seq = max(self.seq, seq)
+        self._peeked = self._peeked[len(taken):]
+        return taken
 
 
 class Source:

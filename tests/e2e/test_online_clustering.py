@@ -80,6 +80,40 @@ def test_stop_keeps_centroids_and_labels(client, online):
     assert len({row["label"] for row in labels["labels"][:100]}) == 1
 
 
+def test_points_pushed_right_before_a_pause_are_in_the_result_while_paused(client, online):
+    run_id = online({"name": "kmeans", "k": 3})
+    push(client, run_id, blobs())
+    assert client.simulate_post(f"/runs/{run_id}/pause").json["state"] == "paused"
+    run = wait_run(client, run_id, lambda r: (r.get("figures") or {}).get("pushedData") == 300,
+                   message="the points pushed before the pause to be taken")
+    assert run["state"] == "paused"
+    centers = client.simulate_get(f"/runs/{run_id}/centroids").json["centers"]
+    assert sum(c["count"] for c in centers) == 300 and matched_error([c["center"] for c in centers]) < 0.5
+
+
+def test_a_stop_right_after_a_push_ends_with_centroids_of_those_points(client, online):
+    run_id = online({"name": "kmeans", "k": 3})
+    push(client, run_id, blobs())
+    assert client.simulate_post(f"/runs/{run_id}/stop").status_code == 200
+    run = wait_run(client, run_id, lambda r: r["state"] in ("succeeded", "failed", "cancelled"),
+                   message="the stop to end the run")
+    assert run["state"] == "succeeded" and run["figures"]["pushedData"] == 300
+    centers = client.simulate_get(f"/runs/{run_id}/centroids").json["centers"]
+    assert sum(c["count"] for c in centers) == 300
+    assert client.simulate_get(f"/runs/{run_id}/labels", params={"limit": 1}).json["total"] == 300
+
+
+def test_an_online_run_on_a_dataset_clusters_it_before_any_push(client, online):
+    from tests.e2e.test_batch_clustering import upload_dataset
+
+    name = upload_dataset(client, blobs(seed=4))
+    run_id = online({"name": "kmeans", "k": 3}, dataset=name)
+    wait_run(client, run_id, lambda r: (r.get("figures") or {}).get("iterations", 0) >= 1,
+             message="the dataset to be clustered without a push")
+    centers = client.simulate_get(f"/runs/{run_id}/centroids").json["centers"]
+    assert sum(c["count"] for c in centers) == 300 and matched_error([c["center"] for c in centers]) < 0.5
+
+
 def test_reconfigure_applies_at_the_next_iteration(client, online):
     run_id = online({"name": "kmeans", "k": 3, "iterPerData": 1})
     push(client, run_id, blobs())

@@ -11,7 +11,7 @@ import numpy as np
 
 from tucluster import states
 from tucluster.errors import Conflict, Invalid, require
-from tucluster.store import Database
+from tucluster.store import Database, utcnow
 from tucluster.store import datasets as dataset_store
 from tucluster.store import pushes as push_store
 from tucluster.store import runs as run_store
@@ -87,7 +87,9 @@ def _move(database: Database, run_id: str, expected, changes: dict, action: str)
 
 
 def pause(database: Database, run_id: str) -> dict:
-    return _move(database, run_id, states.RUNNING, {"state": states.PAUSED, "phase": "Idle"}, "pause")
+    # pausedAt: the worker takes the pushes stored before it, then idles.
+    return _move(database, run_id, states.RUNNING, {"state": states.PAUSED, "phase": "Idle", "pausedAt": utcnow()},
+                 "pause")
 
 
 def play(database: Database, run_id: str) -> dict:
@@ -95,7 +97,7 @@ def play(database: Database, run_id: str) -> dict:
 
 
 def stop(database: Database, run_id: str) -> dict:
-    return _move(database, run_id, states.HELD, {"stopRequested": True}, "stop")
+    return _move(database, run_id, states.HELD, {"stopRequested": True, "stopRequestedAt": utcnow()}, "stop")
 
 
 def reconfigure(database: Database, run_id: str, changes: dict) -> dict:

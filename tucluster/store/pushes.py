@@ -33,13 +33,10 @@ def add(database: Database, run_id: str, points: np.ndarray) -> int:
             continue
 
 
-def since(database: Database, run_id: str, after_seq: int) -> tuple[list[np.ndarray], int]:
-    """Batches pushed after ``after_seq`` and the last sequence number read."""
-    batches, last = [], after_seq
-    for doc in database.db.pushes.find({"run": run_id, "seq": {"$gt": after_seq}}).sort("seq", 1):
-        batches.append(np.load(io.BytesIO(doc["data"]), allow_pickle=False))
-        last = doc["seq"]
-    return batches, last
+def since(database: Database, run_id: str, after_seq: int) -> list[tuple[int, object, np.ndarray]]:
+    """``(seq, stored at, points)`` of the batches pushed after ``after_seq``, in order."""
+    found = database.db.pushes.find({"run": run_id, "seq": {"$gt": after_seq}}).sort("seq", 1)
+    return [(doc["seq"], doc["at"], np.load(io.BytesIO(doc["data"]), allow_pickle=False)) for doc in found]
 
 
 def delete_for_run(database: Database, run_id: str) -> None:

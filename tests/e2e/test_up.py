@@ -114,3 +114,60 @@ def test_two_deployments_on_one_broker_with_default_settings_keep_their_runs(tmp
             stop_up(process)
         for prefix in (h["queuePrefix"] for h in health):
             delete_queues(prefix)
+
+
+@pytest.mark.timeout(240)
+def test_up_restarts_a_part_that_dies_while_the_others_serve(tmp_path, config_file):
+    port, prefix = embedded.free_port(), f"up-{uuid.uuid4().hex[:6]}."
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "up.log"
+    with open(log_path, "wb") as log:
+        process = start_up(tmp_path / "data", port, config_file, prefix, log)
+        try:
+            wait_for(lambda: api_ready(url), 90, interval=0.5, message="tucluster up to serve with a worker")
+            database = next(p for p in psutil.Process(process.pid).children() if "secantusd" in " ".join(p.cmdline()))
+            database.kill()
+            statuses = []
+
+            def answers_again():
+                status = requests.get(f"{url}/models", timeout=15).status_code
+                statuses.append(status)
+                return status == 200
+            wait_for(answers_again, 60, interval=0.2, message="the API to answer again after the database died")
+            assert set(statuses) <= {200, 503}, statuses  # unavailable meanwhile, never an error
+            worker = next(p for p in psutil.Process(process.pid).children()
+                          if "worker" in p.cmdline() and "tucluster.cli" in p.cmdline())
+            worker.kill()
+            wait_for(lambda: worker.pid not in [p.pid for p in psutil.Process(process.pid).children()], 30,
+                     message="the worker to be gone")
+            response = requests.post(f"{url}/models", params={"name": "after"}, data=simple_model(),
+                                     headers={"Content-Type": "application/zip"}, timeout=30)
+            assert response.status_code == 201, response.text
+            run = requests.post(f"{url}/runs", json={"model": "after", "entryPoint": "run.tcf", "engine": "fake"},
+                                timeout=30).json()
+            wait_for(lambda: requests.get(f"{url}/runs/{run['id']}", timeout=5).json()["state"] == "succeeded",
+                     90, message="a run to succeed on the restarted worker")
+        finally:
+            stop_up(process)
+            delete_queues(prefix)
+    output = log_path.read_text()
+    assert "database  exited with code -9; restarting" in output and "worker    exited with code -9" in output
+
+
+def test_up_refuses_a_data_dir_in_use_and_a_taken_port_in_one_line(tmp_path, config_file):
+    port, prefix = embedded.free_port(), f"up-{uuid.uuid4().hex[:6]}."
+    with open(tmp_path / "first.log", "wb") as log:
+        first = start_up(tmp_path / "data", port, config_file, prefix, log)
+        try:
+            wait_for(lambda: api_ready(f"http://127.0.0.1:{port}"), 90, interval=0.5, message="the first up")
+            for data_dir, taken_port, reason in ((tmp_path / "data", embedded.free_port(), "is in use by another"),
+                                                 (tmp_path / "other", port, f"cannot listen on 127.0.0.1:{port}")):
+                second = subprocess.run([sys.executable, "-m", "tucluster.cli", "up", "--port", str(taken_port),
+                                         "--data-dir", str(data_dir), "--config", str(config_file)],
+                                        capture_output=True, text=True, timeout=60)
+                assert second.returncode != 0
+                assert reason in second.stderr and "Traceback" not in second.stderr + second.stdout
+                assert "api " not in second.stdout  # nothing printed as ready
+        finally:
+            stop_up(first)
+            delete_queues(prefix)

@@ -4,14 +4,13 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 
 import click
 
 from tucluster import settings as settings_module
-from tucluster.cli import embedded
+from tucluster.cli import embedded, supervisor
 
 log = logging.getLogger("tucluster")
 CONFIG = click.option("--config", "config", type=click.Path(exists=True, dir_okay=False),
@@ -60,13 +59,18 @@ def up(host, port, data_dir, api_workers, concurrency, config):
 
     The database is an embedded SecantusDB server under DATA_DIR unless TUCLUSTER_MONGO_URI is set;
     the broker is TUCLUSTER_BROKER_URL, else RabbitMQ on localhost when reachable, else a
-    filesystem spool under DATA_DIR. Ctrl-C stops every part; data survives a restart.
+    filesystem spool under DATA_DIR. A part that dies is restarted (with back-off) while the
+    others keep serving. Ctrl-C stops every part; data survives a restart.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _load(config)
     data_dir = os.path.abspath(data_dir)
     os.makedirs(os.path.join(data_dir, "logs"), exist_ok=True)
-    children: list[tuple[str, subprocess.Popen]] = []
+    supervisor.lock_data_dir(data_dir)
+    supervisor.check_port_free(host, port)
+    if settings.broker_url:
+        supervisor.check_broker(settings.broker_url)
+    parts: list[supervisor.Part] = []
     stopping = []
 
     def shutdown(*_):
@@ -77,9 +81,8 @@ def up(host, port, data_dir, api_workers, concurrency, config):
     try:
         mongo_uri = settings.mongo_uri
         if not mongo_uri:
-            process, mongo_uri = embedded.start_secantus(os.path.join(data_dir, "db"),
-                                                         log_path=os.path.join(data_dir, "logs", "db.log"))
-            children.append(("database", process))
+            database, mongo_uri = _embedded_database(data_dir)
+            parts.append(database)
             click.echo(f"database  embedded SecantusDB at {mongo_uri} (data in {data_dir}/db)")
         else:
             click.echo(f"database  {mongo_uri}")
@@ -87,23 +90,41 @@ def up(host, port, data_dir, api_workers, concurrency, config):
         click.echo(f"broker    {embedded.broker_host(broker)} ({why})")
         env = _child_env(config, mongo_uri=mongo_uri, broker_url=broker, data_dir=data_dir,
                          scratch_dir=os.path.join(data_dir, "scratch"))
-        children.append(("worker", subprocess.Popen(
-            [sys.executable, "-m", "tucluster.cli", "worker", "--concurrency", str(concurrency)], env=env)))
-        children.append(("api", subprocess.Popen(
-            [sys.executable, "-m", "tucluster.cli", "api", "--host", host, "--port", str(port),
-             "--workers", str(api_workers)], env=env)))
+        worker_part = supervisor.python_part("worker", ["worker", "--concurrency", str(concurrency)], env)
+        api_part = supervisor.python_part("api", ["api", "--host", host, "--port", str(port),
+                                                  "--workers", str(api_workers)], env)
+        for part in (worker_part, api_part):
+            part.launch()
+            parts.append(part)
+        supervisor.wait_until_serving(f"http://{host}:{port}", api_part)
         click.echo(f"api       http://{host}:{port}/  (docs: http://{host}:{port}/openapi.json)")
         click.echo("Press Ctrl-C to stop.")
         while not stopping:
-            for name, process in children:
-                if process.poll() is not None:
-                    click.echo(f"{name} exited with code {process.returncode}; stopping", err=True)
-                    stopping.append(True)
+            for part in parts:
+                part.check(time.monotonic())
             time.sleep(0.5)
     finally:
-        for name, process in reversed(children):
-            embedded.stop(process)
+        for part in reversed(parts):
+            part.stop()
         click.echo("stopped")
+
+
+def _embedded_database(data_dir: str) -> tuple[supervisor.Part, str]:
+    """SecantusDB under ``data_dir/db`` on a port kept across restarts (the other parts know its URI)."""
+    storage, log_path = os.path.join(data_dir, "db"), os.path.join(data_dir, "logs", "db.log")
+    port = embedded.free_port()
+
+    def start():
+        try:
+            return embedded.start_secantus(storage, port=port, log_path=log_path)[0]
+        except RuntimeError as exc:
+            with open(log_path, errors="replace") as handle:
+                last = (handle.read().strip().splitlines() or [""])[-1]
+            raise supervisor.StartupError(f"the embedded database did not start ({exc}): {last}") from None
+
+    part = supervisor.Part("database", start)
+    part.launch()
+    return part, f"mongodb://127.0.0.1:{port}/"
 
 
 @click.command()

@@ -8,8 +8,7 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Exchange, Queue
 
-from qflow import engines
-from qflow.engines import queue_name
+from qflow import engines, routing
 from tucluster import settings as settings_module
 from tucluster.settings import Settings
 from tucluster.store import Database
@@ -18,8 +17,7 @@ from tucluster.store import Database
 def celery_config(settings: Settings) -> dict:
     # One direct exchange, each queue bound by its own name: a message reaches exactly one queue.
     exchange = Exchange(settings.queue("tucluster"), type="direct")
-    names = [queue_name(settings, name) for name in settings.engines]
-    names += [settings.queue("clustering"), settings.queue("default")]
+    names = routing.worker_queues(settings) + [settings.queue("default")]
     queues = [Queue(name, exchange, routing_key=name) for name in names]
     return {
         "broker_url": settings.effective_broker_url,

@@ -10,6 +10,9 @@ from qflow.engines import queue_name
 from tucluster.store import deployment
 
 TASK_NAMES = {"simulation": "qflow.run_simulation", "clustering": "qflow.run_clustering"}
+# Online clustering runs hold a worker slot until stopped: their own queue, so they never starve
+# batch work (`tucluster up` serves it with a worker of its own).
+BATCH_CLUSTERING, ONLINE_CLUSTERING = "clustering", "clustering.online"
 
 
 def bound(settings, database):
@@ -22,7 +25,15 @@ def bound(settings, database):
 def run_queue(settings, run: dict) -> str:
     if run["kind"] == "simulation":
         return queue_name(settings, run["engine"])
-    return settings.queue("clustering")
+    return settings.queue(ONLINE_CLUSTERING if run.get("online") else BATCH_CLUSTERING)
+
+
+def worker_queues(settings, serve: str = "all") -> list[str]:
+    """The queues a worker consumes: ``batch`` (its engines and batch clustering), ``online`` (online
+    clustering runs) or ``all``."""
+    batch = [queue_name(settings, engine) for engine in settings.engines] + [settings.queue(BATCH_CLUSTERING)]
+    online = [settings.queue(ONLINE_CLUSTERING)]
+    return {"batch": batch, "online": online, "all": batch + online}[serve]
 
 
 def send(celery_app, settings, run: dict) -> None:

@@ -113,6 +113,20 @@ def test_cancel_queued_run_never_starts(client, model, settings, database):
     assert database.db.logs.count_documents({"run": run["_id"]}) == 0
 
 
+def test_a_queued_run_says_why_it_waits_and_where(client, model):
+    # No worker of this session serves the "remote" engine outside the tests that start one.
+    first, second = (submit(client, model, engine="remote") for _ in range(2))
+    try:
+        waiting = client.simulate_get(f"/runs/{second['id']}").json["waiting"]
+        assert "no live worker serves its queue" in waiting["reason"] and "--engines remote" in waiting["reason"]
+        assert waiting["position"] == 2 and waiting["workers"] == 0
+        assert client.simulate_get(f"/runs/{first['id']}").json["waiting"]["position"] == 1
+    finally:
+        for run in (first, second):
+            client.simulate_post(f"/runs/{run['id']}/cancel")
+    assert "waiting" not in client.simulate_get(f"/runs/{first['id']}").json
+
+
 def test_retry_runs_again_with_new_overrides(client, model):
     first = submit(client, model, End_Time="0.25")
     wait_state(client, first["id"], "succeeded")

@@ -50,7 +50,10 @@ def test_up_runs_everything_and_keeps_data_across_restarts(tmp_path, config_file
     with open(log_path, "wb") as log:
         process = start_up(tmp_path / "data", port, config_file, prefix, log)
         try:
-            wait_for(lambda: api_ready(url), 90, interval=0.5, message="tucluster up to serve with a worker")
+            workers = wait_for(lambda: (lambda w: w if w and len(w) == 2 else None)(api_ready(url)), 90,
+                               interval=0.5, message="tucluster up to serve with its two workers")
+            online = [w for w in workers if w["queues"] == [f"{prefix}clustering.online"]]
+            assert len(online) == 1  # online clustering runs have a worker of their own: no batch run starves
             response = requests.post(f"{url}/models", params={"name": "kept"}, data=simple_model(),
                                      headers={"Content-Type": "application/zip"}, timeout=30)
             assert response.status_code == 201, response.text

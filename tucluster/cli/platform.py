@@ -53,8 +53,10 @@ def _bound_to_its_deployment(settings):
 @click.option("--data-dir", default=".tucluster", show_default=True, help="Database, spool, scratch and logs.")
 @click.option("--workers", "api_workers", default=2, show_default=True, help="API processes.")
 @click.option("--concurrency", default=2, show_default=True, help="Runs the worker executes at once.")
+@click.option("--online-concurrency", default=2, show_default=True,
+              help="Online clustering runs at once (a worker of their own: they hold a slot until stopped).")
 @CONFIG
-def up(host, port, data_dir, api_workers, concurrency, config):
+def up(host, port, data_dir, api_workers, concurrency, online_concurrency, config):
     """Start everything on one machine: database, API and one worker on all queues.
 
     The database is an embedded SecantusDB server under DATA_DIR unless TUCLUSTER_MONGO_URI is set;
@@ -90,10 +92,13 @@ def up(host, port, data_dir, api_workers, concurrency, config):
         click.echo(f"broker    {embedded.broker_host(broker)} ({why})")
         env = _child_env(config, mongo_uri=mongo_uri, broker_url=broker, data_dir=data_dir,
                          scratch_dir=os.path.join(data_dir, "scratch"))
-        worker_part = supervisor.python_part("worker", ["worker", "--concurrency", str(concurrency)], env)
+        worker_part = supervisor.python_part("worker", ["worker", "--serve", "batch", "--concurrency",
+                                                        str(concurrency)], env)
+        online_part = supervisor.python_part("online", ["worker", "--serve", "online", "--concurrency",
+                                                        str(online_concurrency)], env)
         api_part = supervisor.python_part("api", ["api", "--host", host, "--port", str(port),
                                                   "--workers", str(api_workers)], env)
-        for part in (worker_part, api_part):
+        for part in (worker_part, online_part, api_part):
             part.launch()
             parts.append(part)
         supervisor.wait_until_serving(f"http://{host}:{port}", api_part)
@@ -143,14 +148,17 @@ def api(host, port, api_workers, threads, config):
 
 
 @click.command()
-@click.option("--queues", "-Q", default=None, help="Comma-separated queues (default: every engine + clustering).")
+@click.option("--queues", "-Q", default=None, help="Comma-separated queue names (default: those of --serve).")
+@click.option("--serve", type=click.Choice(["all", "batch", "online"]), default="all", show_default=True,
+              help="batch: simulation and batch clustering runs; online: online clustering runs, which hold "
+                   "a slot until stopped.")
 @click.option("--engines", default=None, help="Comma-separated engines to serve (default: all configured).")
 @click.option("--concurrency", "-c", default=2, show_default=True, help="Runs executed at once.")
 @click.option("--name", "-n", default=None,
               help="Worker node name (default tucluster-<pid>@<host>, unique per process on a host).")
 @click.option("--loglevel", default="INFO", show_default=True)
 @CONFIG
-def worker(queues, engines, concurrency, name, loglevel, config):
+def worker(queues, serve, engines, concurrency, name, loglevel, config):
     """Start a Celery worker (the way an HPC node or a cloud machine runs one)."""
     from qflow.app import app as celery_app
     from qflow.app import configure
@@ -168,10 +176,9 @@ def worker(queues, engines, concurrency, name, loglevel, config):
     import qflow.tasks  # noqa: F401  (registers the tasks on the app)
 
     if queues is None:
-        from qflow.engines import queue_name
+        from qflow.routing import worker_queues
 
-        names = [queue_name(settings, e) for e in settings.engines] + [settings.queue("clustering")]
-        queues = ",".join(names)
+        queues = ",".join(worker_queues(settings, serve))
     argv = ["worker", "--queues", queues, "--concurrency", str(concurrency), "--loglevel", loglevel,
             "--without-gossip", "--without-mingle"]
     argv += ["--hostname", name or f"tucluster-{os.getpid()}@%h"]

@@ -57,7 +57,7 @@ class RunCollection(Resource):
 
 class RunItem(Resource):
     def on_get(self, req, resp, run_id):
-        """A run: state, progress, timings, worker, error, figures.
+        """A run: state, progress, timings, worker, error, figures; a queued run says why it waits.
         ---
         summary: Get a run
         tags: [runs]
@@ -66,7 +66,10 @@ class RunItem(Resource):
           404: {description: unknown run, content: {application/json: {schema: Error}}}
         """
         run = run_service.get_run(self.database, run_id)
-        resp.media = dump_run(run_service.observed(self.database, self.settings, self.context.dispatcher, run))
+        run = run_service.observed(self.database, self.settings, self.context.dispatcher, run)
+        if run["state"] == states.QUEUED:
+            run["waiting"] = run_service.waiting(self.database, self.settings, self.context.dispatcher, run)
+        resp.media = dump_run(run)
 
     def on_patch(self, req, resp, run_id):
         """Mark a run as its model's baseline, or reconfigure an online clustering run.

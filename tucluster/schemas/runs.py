@@ -55,6 +55,8 @@ class RunSchema(Schema):
     exitCode = fields.Int()
     error = fields.Str(allow_none=True)
     cancelRequested = fields.Bool()
+    waiting = fields.Dict(metadata={"description": "queued runs: {reason, position (1: next), workers serving "
+                                                   "its queue}"})
     resultCount = fields.Method("_result_count")
     # clustering runs
     dataset = fields.Str()

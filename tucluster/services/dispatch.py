@@ -29,6 +29,10 @@ class Dispatcher:
     def enqueue(self, run: dict) -> None:
         routing.send(self.celery, self.settings, run)
 
+    def queue_of(self, run: dict) -> str:
+        self.celery  # noqa: B018  (binds the queue names to the deployment)
+        return routing.run_queue(self.settings, run)
+
     def broker_ok(self) -> bool:
         try:
             with self.celery.connection_for_write() as connection:

@@ -18,6 +18,7 @@ from tucluster.store import logs as log_store
 from tucluster.store import models as model_store
 from tucluster.store import results as result_store
 from tucluster.store import runs as run_store
+from tucluster.store import workers as worker_store
 
 log = logging.getLogger(__name__)
 CELERY_STATES = {states.QUEUED: "PENDING", states.RUNNING: "STARTED", states.PAUSED: "STARTED",
@@ -95,6 +96,23 @@ def observed(database: Database, settings: Settings, dispatcher, run: dict) -> d
         if beat < stale_before and release_stale_runs(database, settings, dispatcher.enqueue, run["_id"]):
             return get_run(database, run["_id"])
     return run
+
+
+def waiting(database: Database, settings: Settings, dispatcher, run: dict) -> dict:
+    """Why a queued run has not started: ``{reason, position, workers}``, position 1 being next."""
+    queue = dispatcher.queue_of(run)
+    serving = [w for w in worker_store.alive(database, settings.stale_after_seconds) if queue in (w.get("queues") or [])]
+    ahead = run_store.queued_ahead(database, run)
+    if not serving:
+        hint = (f"tucluster worker --engines {run['engine']}" if run["kind"] == "simulation"
+                else "tucluster worker --serve " + ("online" if run.get("online") else "batch"))
+        reason = f"no live worker serves its queue {queue}; start one with: {hint}"
+    else:
+        slots = sum(w.get("concurrency") or 0 for w in serving)
+        busy = sum(w.get("active") or 0 for w in serving)
+        reason = (f"{ahead} run(s) ahead of it; {busy} of the {slots} slot(s) of the {len(serving)} worker(s) "
+                  f"serving {queue} are busy")
+    return {"reason": reason, "position": ahead + 1, "workers": len(serving)}
 
 
 def search(database: Database, query: dict) -> dict:

@@ -176,6 +176,16 @@ def held_ids(database: Database, run_ids: list[str], stale_after_seconds: float)
     return [doc["_id"] for doc in found]
 
 
+def queued_ahead(database: Database, run: dict) -> int:
+    """Queued runs of the same queue (engine, or batch / online clustering) submitted before ``run``."""
+    query = {"state": states.QUEUED, "created": {"$lt": run["created"]}, "kind": run["kind"]}
+    if run["kind"] == "simulation":
+        query["engine"] = run.get("engine")
+    else:
+        query["online"] = bool(run.get("online"))
+    return database.db.runs.count_documents(query)
+
+
 def count_held(database: Database, worker: str) -> int:
     """Runs that ``worker`` is running or holding paused."""
     return database.db.runs.count_documents({"worker": worker, "state": {"$in": list(states.HELD)}})

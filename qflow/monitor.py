@@ -7,9 +7,10 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections import defaultdict
 
-from qflow import routing
+from qflow import routing, workspace
 from tucluster import states
 from tucluster.store import Database, utcnow
 from tucluster.store import runs as run_store
@@ -40,6 +41,7 @@ class Monitor:
     def __init__(self, database: Database, settings, name: str, info: dict, celery_app):
         self.database, self.settings, self.name, self.info = database, settings, name, info
         self.celery = celery_app
+        self.next_sweep = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tucluster-monitor", daemon=True)
 
@@ -63,6 +65,12 @@ class Monitor:
                                                          host=socket.gethostname()))
         release_stale_runs(self.database, self.settings, self.enqueue)
         self.requeue_lost_messages()
+        if time.monotonic() >= self.next_sweep:
+            self.next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
+            removed = workspace.sweep(self.database, self.settings.scratch_dir, self.settings.stale_after_seconds)
+            if removed:
+                log.warning("removed %d work copies of runs this host no longer holds: %s", len(removed),
+                            ", ".join(removed))
 
     def requeue_lost_messages(self) -> None:
         """Queued runs waiting longer than ``requeue_after_seconds`` in a queue with no message ready:

@@ -6,7 +6,7 @@ import logging
 from celery import signals
 from celery.exceptions import Reject
 
-from qflow import clustering, engines, lifecycle, monitor, simulation, workspace
+from qflow import clustering, engines, lifecycle, monitor, simulation
 from qflow.app import app
 from tucluster.store import runs as run_store
 
@@ -65,15 +65,8 @@ def _start_monitor(sender, **_):
     prefix = celery_app.settings.queue(engines.QUEUE_PREFIX)
     info = {"queues": queues, "engines": sorted(q[len(prefix):] for q in queues if q.startswith(prefix)),
             "concurrency": sender.controller.concurrency}
-    settings = celery_app.settings
-    try:
-        removed = workspace.sweep(celery_app.database, settings.scratch_dir, settings.stale_after_seconds)
-    except Exception as exc:  # the database may be away at start: the copies are swept at the next start
-        log.warning("could not sweep %s: %s", settings.scratch_dir, exc)
-        removed = []
-    if removed:
-        log.warning("removed %d work copies left by runs no live worker holds: %s", len(removed), ", ".join(removed))
-    _monitor = monitor.Monitor(celery_app.database, settings, sender.hostname, info, celery_app)
+    # The monitor's first beat also sweeps the work copies earlier workers of this host left behind.
+    _monitor = monitor.Monitor(celery_app.database, celery_app.settings, sender.hostname, info, celery_app)
     _monitor.start()
     log.info("worker %s ready on queues %s", sender.hostname, ", ".join(queues))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 from dataclasses import dataclass, field
 
 from tucluster.formats import archives, controlfiles
@@ -16,6 +17,7 @@ from tucluster.store import Database
 from tucluster.store import archives as archive_store
 from tucluster.store import results as result_store
 from tucluster.store import runs as run_store
+from tucluster.store import workers as worker_store
 
 CHUNK = 1024 * 1024
 # Where a TUFLOW-style control file sends its outputs, relative to the run's output folder.
@@ -84,11 +86,14 @@ def prepare(database: Database, run: dict, scratch_dir: str) -> Workspace:
 
 
 def sweep(database: Database, scratch_dir: str, stale_after_seconds: float) -> list[str]:
-    """Remove the work copies left in ``scratch_dir`` by runs no live worker holds (a worker killed
-    mid-run leaves its copy behind); returns the run ids removed."""
+    """Remove the work copies left in ``scratch_dir`` by runs no live worker of this host holds (a
+    worker killed mid-run leaves its copy behind, and its run may go on elsewhere); returns the run
+    ids removed."""
     if not os.path.isdir(scratch_dir):
         return []
-    held = set(run_store.held_ids(database, os.listdir(scratch_dir), stale_after_seconds))
+    here = {w["_id"] for w in worker_store.alive(database, stale_after_seconds) if w.get("host") == socket.gethostname()}
+    held = {run_id for run_id, worker in run_store.held_by(database, os.listdir(scratch_dir), stale_after_seconds)
+            if worker in here}
     removed = []
     for name in os.listdir(scratch_dir):
         path = os.path.join(scratch_dir, name)

@@ -168,12 +168,12 @@ def count_active(database: Database, **match) -> int:
     return database.db.runs.count_documents(dict(match, state={"$in": list(states.ACTIVE)}))
 
 
-def held_ids(database: Database, run_ids: list[str], stale_after_seconds: float) -> list[str]:
-    """Those of ``run_ids`` that a live worker (heartbeat within ``stale_after_seconds``) holds."""
+def held_by(database: Database, run_ids: list[str], stale_after_seconds: float) -> list[tuple[str, str]]:
+    """(run id, worker) of those of ``run_ids`` a live worker (heartbeat within ``stale_after_seconds``) holds."""
     since = utcnow() - dt.timedelta(seconds=stale_after_seconds)
     found = database.db.runs.find({"_id": {"$in": list(run_ids)}, "state": {"$in": list(states.HELD)},
-                                   "heartbeat": {"$gte": since}}, {"_id": 1})
-    return [doc["_id"] for doc in found]
+                                   "heartbeat": {"$gte": since}}, {"worker": 1})
+    return [(doc["_id"], doc.get("worker")) for doc in found]
 
 
 def queued_ahead(database: Database, run: dict) -> int:

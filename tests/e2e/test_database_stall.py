@@ -17,8 +17,8 @@ from tucluster.app import create_app
 from tucluster.cli import embedded
 from tucluster.store import Database
 
-RUNS = 12
-STALL_SECONDS = 20
+RUNS = 20
+STALL_SECONDS = 30
 
 
 @pytest.fixture(scope="module")

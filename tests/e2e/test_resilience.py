@@ -167,3 +167,25 @@ def test_a_worker_stopped_with_sigterm_hands_its_run_to_another(client, model, s
     assert run["state"] == "succeeded" and run["worker"] == heir.name and run["attempts"] == 1
     log = client.simulate_get(f"/runs/{run['id']}/logs").json["text"]
     assert f"worker {leaving.name} is stopping: the run goes back to its queue" in log
+
+
+def test_a_run_whose_task_process_is_killed_succeeds_on_its_next_attempt(client, model, settings, config_file,
+                                                                         session_dir, database):
+    import psutil
+
+    from tests.support import wait_for
+
+    node = WorkerProcess(settings, config_file, session_dir / "scratch-pool", worker_name(settings, "pool"),
+                         engines="remote", concurrency=1).wait_ready(database)
+    try:
+        accepted = submit(client, model, engine="remote", Fake_Steps="8", Fake_Sleep="8")
+        wait_state(client, accepted["id"], "running")
+        guard = wait_for(lambda: next((p for p in psutil.process_iter(["cmdline"])
+                                       if "qflow.guard" in " ".join(p.info["cmdline"] or [])
+                                       and accepted["id"] in " ".join(p.info["cmdline"] or [])), None), 30,
+                         message="the run's engine")
+        guard.parent().kill()  # the pool process running the task; the worker starts another
+        run = wait_state(client, accepted["id"], ("succeeded", "failed"), timeout=settings.stale_after_seconds + 60)
+    finally:
+        node.stop()
+    assert run["state"] == "succeeded" and run["attempts"] == 2 and run["worker"] == node.name

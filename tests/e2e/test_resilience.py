@@ -44,6 +44,16 @@ def test_second_worker_with_its_own_scratch_takes_its_engine_runs(client, model,
     assert not (session_dir / "scratch-main" / accepted["id"]).exists()
 
 
+def ended_on_a_new_worker(client, settings, config_file, session_dir, database, run_id: str, role: str):
+    """Start a worker of the "remote" engine and wait for ``run_id`` to end: (the run, the worker)."""
+    heir = WorkerProcess(settings, config_file, session_dir / f"scratch-{role}", worker_name(settings, role),
+                         engines="remote", concurrency=1).wait_ready(database)
+    try:
+        return wait_state(client, run_id, ("succeeded", "failed"), timeout=60), heir
+    finally:
+        heir.stop()
+
+
 def test_a_run_whose_worker_is_killed_runs_again_on_another_worker(client, model, settings, config_file,
                                                                    session_dir, database):
     doomed = WorkerProcess(settings, config_file, session_dir / "scratch-doomed", worker_name(settings, "doomed"),
@@ -54,12 +64,7 @@ def test_a_run_whose_worker_is_killed_runs_again_on_another_worker(client, model
     doomed.process.wait()
     # The main worker's monitor sees the silent worker and queues the run again for another one.
     wait_state(client, accepted["id"], "queued", timeout=settings.stale_after_seconds + 30)
-    heir = WorkerProcess(settings, config_file, session_dir / "scratch-heir", worker_name(settings, "heir"),
-                         engines="remote", concurrency=1).wait_ready(database)
-    try:
-        run = wait_state(client, accepted["id"], ("succeeded", "failed"), timeout=60)
-    finally:
-        heir.stop()
+    run, heir = ended_on_a_new_worker(client, settings, config_file, session_dir, database, accepted["id"], "heir")
     assert run["state"] == "succeeded" and run["worker"] == heir.name and run["attempts"] == 2
     log = client.simulate_get(f"/runs/{run['id']}/logs").json["text"]
     assert f"started on {doomed.name} (attempt 1)" in log and f"started on {heir.name} (attempt 2)" in log
@@ -158,12 +163,7 @@ def test_a_worker_stopped_with_sigterm_hands_its_run_to_another(client, model, s
     leaving.process.send_signal(signal.SIGTERM)  # the main process, as `tucluster up` and KillMode=mixed do
     leaving.process.wait(timeout=30)
     assert client.simulate_get(f"/runs/{accepted['id']}").json["state"] == "queued"
-    heir = WorkerProcess(settings, config_file, session_dir / "scratch-taker", worker_name(settings, "taker"),
-                         engines="remote", concurrency=1).wait_ready(database)
-    try:
-        run = wait_state(client, accepted["id"], ("succeeded", "failed"), timeout=60)
-    finally:
-        heir.stop()
+    run, heir = ended_on_a_new_worker(client, settings, config_file, session_dir, database, accepted["id"], "taker")
     assert run["state"] == "succeeded" and run["worker"] == heir.name and run["attempts"] == 1
     log = client.simulate_get(f"/runs/{run['id']}/logs").json["text"]
     assert f"worker {leaving.name} is stopping: the run goes back to its queue" in log

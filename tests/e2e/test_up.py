@@ -42,11 +42,15 @@ def api_ready(url):
         return None
 
 
+def new_up(tmp_path):
+    """(port, queue prefix, url, log path) for a fresh `tucluster up`."""
+    port = embedded.free_port()
+    return port, f"up-{uuid.uuid4().hex[:6]}.", f"http://127.0.0.1:{port}", tmp_path / "up.log"
+
+
 @pytest.mark.timeout(240)
 def test_up_runs_everything_and_keeps_data_across_restarts(tmp_path, config_file):
-    port, prefix = embedded.free_port(), f"up-{uuid.uuid4().hex[:6]}."
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "up.log"
+    port, prefix, url, log_path = new_up(tmp_path)
     with open(log_path, "wb") as log:
         process = start_up(tmp_path / "data", port, config_file, prefix, log)
         try:
@@ -121,9 +125,7 @@ def test_two_deployments_on_one_broker_with_default_settings_keep_their_runs(tmp
 
 @pytest.mark.timeout(240)
 def test_up_restarts_a_part_that_dies_while_the_others_serve(tmp_path, config_file):
-    port, prefix = embedded.free_port(), f"up-{uuid.uuid4().hex[:6]}."
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "up.log"
+    port, prefix, url, log_path = new_up(tmp_path)
     with open(log_path, "wb") as log:
         process = start_up(tmp_path / "data", port, config_file, prefix, log)
         try:

@@ -4,13 +4,14 @@ from __future__ import annotations
 import datetime
 import os
 import signal
+import uuid
 
 import pytest
 from falcon import testing
 
 from tests.conftest import WorkerProcess, worker_name
 from tests.e2e.test_runs import submit
-from tests.support import simple_model, upload_model, wait_state
+from tests.support import simple_model, upload_model, wait_for, wait_state
 from tucluster.app import create_app
 from tucluster.store import Database
 
@@ -189,3 +190,17 @@ def test_a_run_whose_task_process_is_killed_succeeds_on_its_next_attempt(client,
     finally:
         node.stop()
     assert run["state"] == "succeeded" and run["attempts"] == 2 and run["worker"] == node.name
+
+
+def test_a_message_for_a_run_the_database_does_not_hold_is_rejected_and_counted(client, settings, worker):
+    from tucluster.services.dispatch import Dispatcher
+
+    before = {w["name"]: w["foreignMessages"] for w in client.simulate_get("/workers").json}[worker.name]
+    # As a deployment sharing this queue prefix would send it: a run id this database never issued.
+    Dispatcher(settings).enqueue({"_id": "f" * 24, "taskId": str(uuid.uuid4()), "kind": "simulation", "engine": "fake"})
+
+    def counted():
+        workers = {w["name"]: w for w in client.simulate_get("/workers").json}
+        return workers[worker.name]["foreignMessages"] > before
+    wait_for(counted, 30, message="the worker to count the foreign message")
+    assert "which this deployment's database does not hold: rejected" in worker.log_path.read_text()

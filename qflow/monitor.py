@@ -60,17 +60,18 @@ class Monitor:
         routing.send(self.celery, self.settings, run)
 
     def beat_once(self) -> None:
-        active = run_store.count_held(self.database, self.name)
-        worker_store.beat(self.database, self.name, dict(self.info, active=active, pid=os.getpid(),
-                                                         host=socket.gethostname()))
-        release_stale_runs(self.database, self.settings, self.enqueue)
-        self.requeue_lost_messages()
+        # Sweep before the first beat: once a worker shows in /workers, what it inherited is gone.
         if time.monotonic() >= self.next_sweep:
             self.next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
             removed = workspace.sweep(self.database, self.settings.scratch_dir, self.settings.stale_after_seconds)
             if removed:
                 log.warning("removed %d work copies of runs this host no longer holds: %s", len(removed),
                             ", ".join(removed))
+        active = run_store.count_held(self.database, self.name)
+        worker_store.beat(self.database, self.name, dict(self.info, active=active, pid=os.getpid(),
+                                                         host=socket.gethostname()))
+        release_stale_runs(self.database, self.settings, self.enqueue)
+        self.requeue_lost_messages()
 
     def requeue_lost_messages(self) -> None:
         """Queued runs waiting longer than ``requeue_after_seconds`` in a queue with no message ready:
@@ -82,7 +83,10 @@ class Monitor:
         queued_before = utcnow() - dt.timedelta(seconds=self.settings.requeue_after_seconds)
         by_queue = defaultdict(list)
         for run in run_store.waiting_since(self.database, queued_before):
-            by_queue[routing.run_queue(self.settings, run)].append(run["_id"])
+            try:
+                by_queue[routing.run_queue(self.settings, run)].append(run["_id"])
+            except KeyError as exc:  # a run document no queue fits must not stop the reaper for the others
+                log.warning("queued run %s names no %s: not enqueued again", run["_id"], exc)
         for queue, run_ids in by_queue.items():
             if routing.ready_messages(self.celery, queue):
                 continue

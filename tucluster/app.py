@@ -10,7 +10,7 @@ import pymongo.errors
 from qflow import engines
 from tucluster import openapi
 from tucluster import settings as settings_module
-from tucluster.http import Context, install_error_handlers
+from tucluster.http import Context, Request, install_error_handlers, install_media
 from tucluster.resources import clustering, datasets, health, maps, models, results, runs
 from tucluster.services import sweeper
 from tucluster.services.dispatch import Dispatcher
@@ -90,9 +90,10 @@ def create_app(settings: Settings, store: Database | None = None, jobs: Dispatch
     database = store or Database(settings)
     context = Context(settings=settings, database=database, dispatcher=jobs or Dispatcher(settings, database),
                       engines=engines.load_all(settings.engines))
-    app = falcon.App(cors_enable=True)
+    app = falcon.App(cors_enable=True, request_type=Request)
     app.req_options.strip_url_path_trailing_slash = True
     install_error_handlers(app)
+    install_media(app, settings.max_json_bytes)
     table = routes(context)
     table.append(("/openapi.json", OpenAPI(table)))
     for uri, resource in table:

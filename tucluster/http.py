@@ -3,10 +3,14 @@ with its shared context, and the helpers responders use to parse and answer."""
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import sys
 from dataclasses import dataclass
 
 import falcon
+import falcon.media
+from falcon.stream import BoundedStream
 from marshmallow import Schema, ValidationError
 
 from tucluster import errors
@@ -161,3 +165,77 @@ def stream_file(resp: falcon.Response, stream, size: int, filename: str, content
     resp.content_type = content_type
     resp.downloadable_as = filename.rsplit("/", 1)[-1]
     resp.set_stream(stream, size)
+
+
+# -- request bodies ----------------------------------------------------------------------------
+
+class Request(falcon.Request):
+    """A body sent with ``Transfer-Encoding: chunked`` (``curl -T -``, a client streaming a generator)
+    has no Content-Length; where the server ends the input at the body's end (gunicorn sets
+    ``wsgi.input_terminated``), it is read to its end, within each endpoint's own limit."""
+
+    @property
+    def bounded_stream(self) -> BoundedStream:
+        if self._bounded_stream is None and self.content_length is None and self.env.get("wsgi.input_terminated"):
+            self._bounded_stream = BoundedStream(self.env["wsgi.input"], sys.maxsize)
+        return super().bounded_stream
+
+
+class JSONHandler(falcon.media.BaseHandler):
+    """JSON request bodies within a size limit, strict UTF-8, no NaN or Infinity, nested at most
+    ``MAX_DEPTH`` deep: anything else is a 4xx naming the problem, never a 500."""
+
+    MAX_DEPTH = 64
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+
+    def deserialize(self, stream, content_type, content_length):
+        data = stream.read(self.max_bytes + 1)
+        if len(data) > self.max_bytes:
+            raise errors.TooLarge(f"a JSON body is at most {self.max_bytes} bytes")
+        if not data.strip():
+            raise falcon.MediaNotFoundError("JSON")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise falcon.HTTPBadRequest(title="Malformed JSON", description=f"the body is not UTF-8 (byte {exc.start})")
+        too_deep = falcon.HTTPBadRequest(title="Malformed JSON",
+                                         description=f"the body nests more than {self.MAX_DEPTH} levels deep")
+        try:
+            document = json.loads(text, parse_constant=_refuse_constant)
+        except RecursionError:
+            raise too_deep from None
+        except ValueError as exc:
+            raise falcon.HTTPBadRequest(title="Malformed JSON", description=f"the body is not valid JSON: {exc}")
+        if _too_deep(document, self.MAX_DEPTH):
+            raise too_deep
+        return document
+
+    def serialize(self, media, content_type) -> bytes:
+        return json.dumps(media, ensure_ascii=False, default=_default).encode()
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _too_deep(document, limit: int) -> bool:
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (list, dict)):
+            if depth > limit:
+                return True
+            pending.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
+def _default(value):
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def install_media(app: falcon.App, max_json_bytes: int) -> None:
+    handler = JSONHandler(max_json_bytes)
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = handler
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = handler

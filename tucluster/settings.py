@@ -26,6 +26,7 @@ class Settings:
     scratch_dir: str = ".tucluster/scratch"
     keep_scratch: bool = False
     max_upload_bytes: int = 4 * 1024**3
+    max_json_bytes: int = 16 * 1024**2
     max_archive_members: int = 20000
     max_uncompressed_bytes: int = 20 * 1024**3
     max_compression_ratio: float = 800.0

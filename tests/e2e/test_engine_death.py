@@ -92,6 +92,6 @@ def test_the_next_worker_on_the_host_removes_a_dead_runs_work_copy(client, model
     successor = WorkerProcess(settings, config_file, worker.scratch, worker_name(settings, "copy-left-2"),
                               engines="remote", concurrency=1).wait_ready(database)
     try:
-        assert not (worker.scratch / run_id).exists()
+        wait_for(lambda: not (worker.scratch / run_id).exists(), 30, message="the successor to sweep the copy")
     finally:
         successor.stop()

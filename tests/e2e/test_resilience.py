@@ -90,6 +90,9 @@ def test_a_queued_run_whose_message_was_lost_is_enqueued_again(client, model, se
 
     spec = {"kind": "simulation", "model": model, "entryPoint": "run.tcf", "engine": "fake", "overrides": {},
             "archiveId": database.db.models.find_one({"name": model})["archiveId"]}
+    # A queued run no queue fits (no engine) is stepped over, not a stop for the reaper.
+    from tucluster.store import runs as run_store
+    run_store.insert(database, run_store.new({"kind": "simulation", "model": model}))
     lost = run_service.submit(database, HeldDispatcher(settings), spec)  # saved, its message never sent
     run = wait_state(client, lost["_id"], ("succeeded", "failed"), timeout=settings.requeue_after_seconds + 60)
     assert run["state"] == "succeeded" and run["attempts"] == 1

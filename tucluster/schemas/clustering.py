@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from tucluster.paging import MAX_OFFSET
+
 NAME = validate.Regexp(r"^[a-z_][a-z0-9_]{0,63}$", error="names are [a-z_][a-z0-9_]{0,63}")
 
 
@@ -86,7 +88,7 @@ class LabelsSchema(Schema):
 
 
 class LabelQuerySchema(Schema):
-    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
     limit = fields.Int(load_default=1000, validate=validate.Range(min=1, max=100000))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from tucluster.formats.tables import TYPES
+from tucluster.paging import MAX_OFFSET
 from tucluster.schemas.common import ListQuerySchema, page_schema
 
 
@@ -57,7 +58,7 @@ class RowsQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=10000))
     columns = fields.Str(load_default=None, metadata={"description": "comma-separated column names; default all"})
 

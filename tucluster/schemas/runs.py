@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from tucluster import states
+from tucluster.paging import MAX_OFFSET
 from tucluster.schemas.common import FileSchema, ListQuerySchema, page_schema
 
 RUN_STATES = states.ALL
@@ -104,7 +105,7 @@ class LogQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class EventsQuerySchema(Schema):

@@ -7,7 +7,6 @@ to 503 in one place. Indexes are created in one place, ``Database.ensure_indexes
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import os
 import threading
@@ -15,7 +14,7 @@ import threading
 import gridfs
 import pymongo
 
-from tucluster.errors import Invalid
+from tucluster.paging import decode_cursor, encode_cursor
 from tucluster.settings import Settings
 
 
@@ -71,25 +70,6 @@ class Database:
         if self._client is not None:
             self._client.close()
             self._client = None
-
-
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, value = raw.split(":", 1)
-        offset = int(value)
-        if kind != "o" or offset < 0:
-            raise ValueError(raw)
-    except ValueError:
-        raise Invalid(f"invalid cursor {cursor!r}: pass the 'next' value of a previous page",
-                      errors={"cursor": ["invalid cursor"]}) from None
-    return offset
 
 
 def page(collection, query: dict, sort: list, limit: int, cursor: str | None, projection=None) -> dict:

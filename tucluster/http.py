@@ -181,13 +181,14 @@ class Request(falcon.Request):
         return super().bounded_stream
 
 
-class JSONHandler(falcon.media.BaseHandler):
+class JSONHandler(falcon.media.JSONHandler):
     """JSON request bodies within a size limit, strict UTF-8, no NaN or Infinity, nested at most
     ``MAX_DEPTH`` deep: anything else is a 4xx naming the problem, never a 500."""
 
     MAX_DEPTH = 64
 
     def __init__(self, max_bytes: int):
+        super().__init__()
         self.max_bytes = max_bytes
 
     def deserialize(self, stream, content_type, content_length):
@@ -212,9 +213,6 @@ class JSONHandler(falcon.media.BaseHandler):
             raise too_deep
         return document
 
-    def serialize(self, media, content_type) -> bytes:
-        return json.dumps(media, ensure_ascii=False, default=_default).encode()
-
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
@@ -231,11 +229,5 @@ def _too_deep(document, limit: int) -> bool:
     return False
 
 
-def _default(value):
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
 def install_media(app: falcon.App, max_json_bytes: int) -> None:
-    handler = JSONHandler(max_json_bytes)
-    app.req_options.media_handlers[falcon.MEDIA_JSON] = handler
-    app.resp_options.media_handlers[falcon.MEDIA_JSON] = handler
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = JSONHandler(max_json_bytes)

@@ -84,6 +84,11 @@ def take_over(database: Database, run_id: str, stale_before: dt.datetime, max_at
     return result.modified_count == 1
 
 
+def _back_in_queue(now: dt.datetime) -> dict:
+    """A held run waiting in its queue again, held by no worker."""
+    return {"state": states.QUEUED, "queuedAt": now, "updated": now, "worker": None, "heartbeat": None}
+
+
 def release_stale(database: Database, stale_before: dt.datetime, max_attempts: int,
                   run_id: str | None = None) -> tuple[list[dict], int]:
     """Runs held by a worker silent since ``stale_before`` (or only ``run_id``): back to ``queued`` while
@@ -107,8 +112,7 @@ def release_stale(database: Database, stale_before: dt.datetime, max_attempts: i
             changes = {"state": states.FAILED, "finished": now, "updated": now, "error": error}
             failed += database.db.runs.update_one(still_stale, {"$set": changes}).modified_count
             continue
-        changes = {"state": states.QUEUED, "queuedAt": now, "updated": now, "worker": None, "heartbeat": None,
-                   "lostWorker": run.get("worker")}
+        changes = dict(_back_in_queue(now), lostWorker=run.get("worker"))
         if database.db.runs.update_one(still_stale, {"$set": changes}).modified_count:
             released.append(dict(run, **changes))
     return released, failed
@@ -117,11 +121,9 @@ def release_stale(database: Database, stale_before: dt.datetime, max_attempts: i
 def release(database: Database, run_id: str, worker: str, expected) -> bool:
     """A run ``worker`` holds back to ``queued``, its attempt not counted (the worker is stopping)."""
     expected = [expected] if isinstance(expected, str) else list(expected)
-    now = utcnow()
     result = database.db.runs.update_one(
         {"_id": run_id, "worker": worker, "state": {"$in": expected}},
-        {"$set": {"state": states.QUEUED, "queuedAt": now, "updated": now, "worker": None, "heartbeat": None},
-         "$unset": {"releaseRequested": ""}, "$inc": {"attempts": -1}})
+        {"$set": _back_in_queue(utcnow()), "$unset": {"releaseRequested": ""}, "$inc": {"attempts": -1}})
     return result.modified_count == 1
 
 

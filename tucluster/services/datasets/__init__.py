@@ -14,16 +14,25 @@ from tucluster.store import runs as run_store
 PUBLIC = ("name", "rows", "size", "created", "updated")
 
 
+def _columns(doc: dict) -> list[dict]:
+    """The dataset's schema: ``[{name, type, is_set}]``, without storage keys."""
+    return [{k: c[k] for k in ("name", "type", "is_set")} for c in doc["columns"]]
+
+
 def public(doc: dict) -> dict:
     """A dataset as the API shows it: its schema, size and statistics, not its storage keys."""
     shown = {key: doc[key] for key in PUBLIC}
-    shown["columns"] = [{k: c[k] for k in ("name", "type", "is_set")} for c in doc["columns"]]
+    shown["columns"] = _columns(doc)
     shown["stats"] = {name: table_stats.public_stats(state) for name, state in doc["stats"].items()}
     return shown
 
 
+def _existing(database: Database, name: str) -> dict:
+    return require(dataset_store.get(database, name), f"no dataset named {name!r}")
+
+
 def get(database: Database, name: str) -> dict:
-    return public(require(dataset_store.get(database, name), f"no dataset named {name!r}"))
+    return public(_existing(database, name))
 
 
 def search(database: Database, query: dict) -> dict:
@@ -63,16 +72,15 @@ def check_exists(database: Database, name: str) -> None:
 def append_body(database: Database, name: str, read_body, content_type: str | None) -> dict:
     """Rows in any upload format added to a dataset: ``{added, rows}``. All rows or none are kept.
     ``read_body()`` is called once the dataset and the media type are known to be right."""
-    doc = require(dataset_store.get(database, name), f"no dataset named {name!r}")
+    doc = _existing(database, name)
     kind = media_kind(content_type)
-    table = parse_append(read_body(), kind, public(doc)["columns"])
+    table = parse_append(read_body(), kind, _columns(doc))
     return {"added": table.rows, "rows": dataset_store.append_table(database, name, table)}
 
 
 def append(database: Database, name: str, rows: list) -> int:
     """Add rows given in Python (objects, or lists in column order); returns the new row count."""
-    doc = require(dataset_store.get(database, name), f"no dataset named {name!r}")
-    return dataset_store.append_table(database, name, from_rows(public(doc)["columns"], rows))
+    return dataset_store.append_table(database, name, from_rows(_columns(_existing(database, name)), rows))
 
 
 def read_rows(database: Database, name: str, query: dict) -> dict:

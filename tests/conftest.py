@@ -2,6 +2,7 @@
 test session so parallel runs do not collide) and real Celery worker subprocesses."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -107,6 +108,60 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+@contextlib.contextmanager
+def api_process(settings, config_file, directory: Path, **env):
+    """`tucluster api` (gunicorn, one worker process) as deployed: (port, process). ``env``: more
+    TUCLUSTER_* settings; its data directory is ``directory/data``."""
+    import requests
+
+    environ = dict(worker_env(settings, config_file, directory / "scratch"), TUCLUSTER_DATA_DIR=str(directory / "data"),
+                   **{key: str(value) for key, value in env.items()})
+    port = embedded.free_port()
+    process = subprocess.Popen([sys.executable, "-m", "tucluster.cli", "api", "--port", str(port), "--workers", "1"],
+                               env=environ, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+
+    def up():
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).ok
+        except requests.RequestException:
+            return False
+    try:
+        wait_for(up, 60, interval=0.2, message="the API to start")
+        yield port, process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def engine_processes(run_id: str) -> list:
+    """The guard and engine processes of a run: their command lines name its work copy."""
+    import psutil
+
+    return [process for process in psutil.process_iter(["cmdline"])
+            if any(run_id in part for part in process.info["cmdline"] or [])]
+
+
+def run_in_flight(client, model: str, settings, config_file, session_dir: Path, database, role: str,
+                  seconds: int) -> tuple[WorkerProcess, str]:
+    """A worker of its own serving the "remote" engine, and a run of ``seconds`` it is executing, its
+    engine started: (the worker, the run id). Nothing is left behind when that fails."""
+    from tests.support import submit_simulation, wait_state
+
+    worker = WorkerProcess(settings, config_file, session_dir / f"scratch-{role}", worker_name(settings, role),
+                           engines="remote", concurrency=1).wait_ready(database)
+    run_id = submit_simulation(client, model, "run.tcf", "remote",
+                               {"Fake Steps": str(seconds), "Fake Sleep": str(seconds)})["id"]
+    try:
+        wait_state(client, run_id, "running")
+        wait_for(lambda: len(engine_processes(run_id)) >= 2, 30, message="the guard and its engine")
+    except BaseException:
+        client.simulate_post(f"/runs/{run_id}/cancel")
+        worker.stop()
+        raise
+    return worker, run_id
 
 
 @pytest.fixture(scope="session")

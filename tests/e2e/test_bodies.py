@@ -3,18 +3,13 @@ bodies read whole, offsets and cursors that overflow refused."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import uuid
 
 import pytest
 import requests
 
-from tests.conftest import ROOT, worker_env
-from tests.support import simple_model, wait_for
-from tucluster.cli import embedded
+from tests.conftest import api_process
+from tests.support import simple_model
 from tucluster.paging import MAX_OFFSET, encode_cursor
 
 
@@ -62,24 +57,8 @@ def test_an_offset_that_overflows_is_422(client, database):
 @pytest.fixture(scope="module")
 def api_url(settings, config_file, tmp_path_factory):
     """The API under gunicorn (`tucluster api`), which decodes chunked bodies."""
-    scratch = tmp_path_factory.mktemp("bodies")
-    env = dict(worker_env(settings, config_file, scratch / "scratch"), TUCLUSTER_DATA_DIR=str(scratch / "data"))
-    port = embedded.free_port()
-    process = subprocess.Popen([sys.executable, "-m", "tucluster.cli", "api", "--port", str(port), "--workers", "1"],
-                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-
-    def up():
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).ok
-        except requests.RequestException:
-            return False
-    try:
-        wait_for(up, 60, interval=0.2, message="the API to start")
+    with api_process(settings, config_file, tmp_path_factory.mktemp("bodies")) as (port, _):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def chunked(data: bytes, size: int = 1000):

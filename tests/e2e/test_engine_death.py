@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 import signal
 
-import psutil
 import pytest
 from falcon import testing
 
-from tests.conftest import WorkerProcess, worker_name
-from tests.e2e.test_runs import submit
+from tests.conftest import WorkerProcess, engine_processes, run_in_flight, worker_name
 from tests.support import simple_model, upload_model, wait_for, wait_state
 
 
@@ -24,27 +22,8 @@ def model(client):
     return upload_model(client, simple_model(), "death")
 
 
-def engine_processes(run_id: str) -> list[psutil.Process]:
-    """The guard and engine processes of a run: their command lines name its work copy."""
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        if any(run_id in part for part in process.info["cmdline"] or []):
-            found.append(process)
-    return found
-
-
 def long_run(client, model, settings, config_file, session_dir, database, role: str):
-    worker = WorkerProcess(settings, config_file, session_dir / f"scratch-{role}", worker_name(settings, role),
-                           engines="remote", concurrency=1).wait_ready(database)
-    accepted = submit(client, model, engine="remote", Fake_Steps="120", Fake_Sleep="120")
-    try:
-        wait_state(client, accepted["id"], "running")
-        wait_for(lambda: len(engine_processes(accepted["id"])) >= 2, 30, message="the guard and its engine")
-    except BaseException:
-        client.simulate_post(f"/runs/{accepted['id']}/cancel")
-        worker.stop()
-        raise
-    return worker, accepted["id"]
+    return run_in_flight(client, model, settings, config_file, session_dir, database, role, 120)
 
 
 def assert_engine_gone(run_id: str) -> None:

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from falcon import testing
 
-from tests.conftest import WorkerProcess, worker_name
+from tests.conftest import WorkerProcess, engine_processes, run_in_flight, worker_name
 from tests.e2e.test_runs import submit
 from tests.support import simple_model, upload_model, wait_for, wait_state
 from tucluster.app import create_app
@@ -57,15 +57,12 @@ def ended_on_a_new_worker(client, settings, config_file, session_dir, database, 
 
 def test_a_run_whose_worker_is_killed_runs_again_on_another_worker(client, model, settings, config_file,
                                                                    session_dir, database):
-    doomed = WorkerProcess(settings, config_file, session_dir / "scratch-doomed", worker_name(settings, "doomed"),
-                           engines="remote", concurrency=1).wait_ready(database)
-    accepted = submit(client, model, engine="remote", Fake_Steps="8", Fake_Sleep="8")
-    wait_state(client, accepted["id"], "running")
+    doomed, run_id = run_in_flight(client, model, settings, config_file, session_dir, database, "doomed", 8)
     os.killpg(doomed.process.pid, signal.SIGKILL)  # the whole worker host goes away
     doomed.process.wait()
     # The main worker's monitor sees the silent worker and queues the run again for another one.
-    wait_state(client, accepted["id"], "queued", timeout=settings.stale_after_seconds + 30)
-    run, heir = ended_on_a_new_worker(client, settings, config_file, session_dir, database, accepted["id"], "heir")
+    wait_state(client, run_id, "queued", timeout=settings.stale_after_seconds + 30)
+    run, heir = ended_on_a_new_worker(client, settings, config_file, session_dir, database, run_id, "heir")
     assert run["state"] == "succeeded" and run["worker"] == heir.name and run["attempts"] == 2
     log = client.simulate_get(f"/runs/{run['id']}/logs").json["text"]
     assert f"started on {doomed.name} (attempt 1)" in log and f"started on {heir.name} (attempt 2)" in log
@@ -73,14 +70,11 @@ def test_a_run_whose_worker_is_killed_runs_again_on_another_worker(client, model
 
 def test_a_run_whose_worker_died_on_its_last_attempt_is_failed(client, model, settings, config_file, session_dir,
                                                                 database):
-    doomed = WorkerProcess(settings, config_file, session_dir / "scratch-last", worker_name(settings, "last"),
-                           engines="remote", concurrency=1).wait_ready(database)
-    accepted = submit(client, model, engine="remote", Fake_Steps="60", Fake_Sleep="60")
-    wait_state(client, accepted["id"], "running")
-    database.db.runs.update_one({"_id": accepted["id"]}, {"$set": {"attempts": settings.max_attempts}})
+    doomed, run_id = run_in_flight(client, model, settings, config_file, session_dir, database, "last", 60)
+    database.db.runs.update_one({"_id": run_id}, {"$set": {"attempts": settings.max_attempts}})
     os.killpg(doomed.process.pid, signal.SIGKILL)
     doomed.process.wait()
-    run = wait_state(client, accepted["id"], ("failed", "queued"), timeout=settings.stale_after_seconds + 30)
+    run = wait_state(client, run_id, ("failed", "queued"), timeout=settings.stale_after_seconds + 30)
     assert run["state"] == "failed" and "worker lost" in run["error"] and f"of {settings.max_attempts}" in run["error"]
 
 
@@ -160,14 +154,11 @@ def test_a_run_whose_worker_is_gone_is_queued_again_when_read(client, database, 
 
 def test_a_worker_stopped_with_sigterm_hands_its_run_to_another(client, model, settings, config_file, session_dir,
                                                                 database):
-    leaving = WorkerProcess(settings, config_file, session_dir / "scratch-leaving", worker_name(settings, "leaving"),
-                            engines="remote", concurrency=1).wait_ready(database)
-    accepted = submit(client, model, engine="remote", Fake_Steps="10", Fake_Sleep="10")
-    wait_state(client, accepted["id"], "running")
+    leaving, run_id = run_in_flight(client, model, settings, config_file, session_dir, database, "leaving", 10)
     leaving.process.send_signal(signal.SIGTERM)  # the main process, as `tucluster up` and KillMode=mixed do
     leaving.process.wait(timeout=30)
-    assert client.simulate_get(f"/runs/{accepted['id']}").json["state"] == "queued"
-    run, heir = ended_on_a_new_worker(client, settings, config_file, session_dir, database, accepted["id"], "taker")
+    assert client.simulate_get(f"/runs/{run_id}").json["state"] == "queued"
+    run, heir = ended_on_a_new_worker(client, settings, config_file, session_dir, database, run_id, "taker")
     assert run["state"] == "succeeded" and run["worker"] == heir.name and run["attempts"] == 1
     log = client.simulate_get(f"/runs/{run['id']}/logs").json["text"]
     assert f"worker {leaving.name} is stopping: the run goes back to its queue" in log
@@ -175,21 +166,11 @@ def test_a_worker_stopped_with_sigterm_hands_its_run_to_another(client, model, s
 
 def test_a_run_whose_task_process_is_killed_succeeds_on_its_next_attempt(client, model, settings, config_file,
                                                                          session_dir, database):
-    import psutil
-
-    from tests.support import wait_for
-
-    node = WorkerProcess(settings, config_file, session_dir / "scratch-pool", worker_name(settings, "pool"),
-                         engines="remote", concurrency=1).wait_ready(database)
+    node, run_id = run_in_flight(client, model, settings, config_file, session_dir, database, "pool", 8)
     try:
-        accepted = submit(client, model, engine="remote", Fake_Steps="8", Fake_Sleep="8")
-        wait_state(client, accepted["id"], "running")
-        guard = wait_for(lambda: next((p for p in psutil.process_iter(["cmdline"])
-                                       if "qflow.guard" in " ".join(p.info["cmdline"] or [])
-                                       and accepted["id"] in " ".join(p.info["cmdline"] or [])), None), 30,
-                         message="the run's engine")
+        guard = next(p for p in engine_processes(run_id) if "qflow.guard" in " ".join(p.cmdline()))
         guard.parent().kill()  # the pool process running the task; the worker starts another
-        run = wait_state(client, accepted["id"], ("succeeded", "failed"), timeout=settings.stale_after_seconds + 60)
+        run = wait_state(client, run_id, ("succeeded", "failed"), timeout=settings.stale_after_seconds + 60)
     finally:
         node.stop()
     assert run["state"] == "succeeded" and run["attempts"] == 2 and run["worker"] == node.name

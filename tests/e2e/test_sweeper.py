@@ -7,17 +7,13 @@ import io
 import os
 import signal
 import socket
-import subprocess
-import sys
 
 import psutil
 import pytest
-import requests
 
-from tests.conftest import ROOT, worker_env
+from tests.conftest import api_process
 from tests.support import wait_for
 from tucluster import states
-from tucluster.cli import embedded
 from tucluster.services import sweeper
 from tucluster.store import results as result_store
 from tucluster.store import runs as run_store
@@ -30,26 +26,10 @@ def orphan_chunks(database) -> int:
 
 @pytest.fixture
 def api(settings, config_file, tmp_path):
-    """`tucluster api` (gunicorn, one worker process) with a sweeper that has a grace of two seconds."""
-    data_dir = tmp_path / "api-data"
-    env = dict(worker_env(settings, config_file, tmp_path / "scratch"), TUCLUSTER_DATA_DIR=str(data_dir),
-               TUCLUSTER_SWEEP_GRACE_SECONDS="2", TUCLUSTER_SWEEP_INTERVAL_SECONDS="1")
-    port = embedded.free_port()
-    process = subprocess.Popen([sys.executable, "-m", "tucluster.cli", "api", "--port", str(port), "--workers", "1"],
-                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-
-    def up():
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).ok
-        except requests.RequestException:
-            return False
-    try:
-        wait_for(up, 60, interval=0.2, message="the API to start")
-        yield port, process, data_dir / "uploads"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+    """`tucluster api` with a sweeper that has a grace of two seconds: (port, process, spool directory)."""
+    with api_process(settings, config_file, tmp_path, TUCLUSTER_SWEEP_GRACE_SECONDS=2,
+                     TUCLUSTER_SWEEP_INTERVAL_SECONDS=1) as (port, process):
+        yield port, process, tmp_path / "data" / "uploads"
 
 
 def test_an_upload_cut_off_by_a_killed_api_process_is_swept(api, database):
